@@ -1,0 +1,35 @@
+# The two commands of the README: `make serve` and `make test`.
+SWIFT ?= swift
+CONCORD_RELEASE := .build/release/concord
+
+.PHONY: serve test build release bench format postgres stop-postgres
+
+serve: postgres release
+	$(CONCORD_RELEASE) serve
+
+test: postgres
+	$(SWIFT) test
+
+build:
+	$(SWIFT) build
+
+release:
+	$(SWIFT) build -c release --product concord
+
+bench: postgres release
+	$(CONCORD_RELEASE) bench append --writers 1,4,16 --events 20000
+
+format:
+	$(SWIFT) format --in-place --recursive --configuration .swift-format Sources Tests Plugins Package.swift
+
+postgres:
+	@bash scripts/ensure-postgres.sh
+
+# Stops the private cluster if a crashed process left it running.
+stop-postgres:
+	@for bin in /usr/lib/postgresql/*/bin; do \
+		if [ -f .concord/postgres/PG_VERSION ]; then \
+			if [ "$$(id -u)" = 0 ]; then runuser -u postgres -- $$bin/pg_ctl -D .concord/postgres -m fast stop || true; \
+			else $$bin/pg_ctl -D .concord/postgres -m fast stop || true; fi; \
+		fi; break; \
+	done

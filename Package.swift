@@ -1,0 +1,75 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "concord",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "concord", targets: ["concord"])
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.0"),
+    ],
+    targets: [
+        // Pure domain: event envelopes, canonical encoding, chain hashing. No I/O.
+        .target(
+            name: "ConcordCore",
+            dependencies: [
+                .product(name: "Crypto", package: "swift-crypto")
+            ]
+        ),
+        // The PostgreSQL event log, migrations and the private development cluster.
+        .target(
+            name: "ConcordStore",
+            dependencies: [
+                "ConcordCore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            plugins: ["EmbedMigrations"]
+        ),
+        // Build tool that embeds sql/*.sql into ConcordStore, so a deployed binary needs no checkout.
+        .executableTarget(name: "EmbedSQL"),
+        .plugin(name: "EmbedMigrations", capability: .buildTool(), dependencies: ["EmbedSQL"]),
+        // The Hummingbird application, built by `buildApplication(...)`.
+        .target(
+            name: "ConcordHTTP",
+            dependencies: [
+                "ConcordCore",
+                "ConcordStore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ]
+        ),
+        .executableTarget(
+            name: "concord",
+            dependencies: [
+                "ConcordCore",
+                "ConcordStore",
+                "ConcordHTTP",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        // Test helpers shared by the integration suites: a migrated template database, one fresh copy per test.
+        .target(
+            name: "ConcordTestSupport",
+            dependencies: ["ConcordStore"],
+            path: "Tests/ConcordTestSupport"
+        ),
+        .testTarget(name: "ConcordCoreTests", dependencies: ["ConcordCore"]),
+        .testTarget(name: "ConcordStoreTests", dependencies: ["ConcordStore", "ConcordTestSupport"]),
+        .testTarget(
+            name: "ConcordHTTPTests",
+            dependencies: [
+                "ConcordHTTP", "ConcordTestSupport",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

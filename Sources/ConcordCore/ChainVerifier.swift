@@ -1,0 +1,107 @@
+/// Checks the log event by event, in position order: positions without holes or repeats, canonical bytes that
+/// decode and agree with the stored columns, the hash chain, and per-stream versions 1, 2, 3, ...
+///
+/// Pure: the store feeds it rows, an audit tool could feed it an export.
+public struct ChainVerifier: Sendable {
+    /// What the store holds for one event, besides its canonical bytes.
+    public struct StoredEvent: Sendable {
+        public var position: Int64
+        public var stream: StreamName
+        public var streamVersion: Int64
+        public var eventType: String
+        public var canonical: [UInt8]
+        public var hash: [UInt8]
+        /// The queryable copies kept beside the canonical bytes (jsonb payload and metadata as text, recorded_at),
+        /// which must say the same; nil to skip that check.
+        public var copies: Copies?
+
+        public init(
+            position: Int64, stream: StreamName, streamVersion: Int64, eventType: String, canonical: [UInt8],
+            hash: [UInt8], copies: Copies?
+        ) {
+            self.position = position
+            self.stream = stream
+            self.streamVersion = streamVersion
+            self.eventType = eventType
+            self.canonical = canonical
+            self.hash = hash
+            self.copies = copies
+        }
+    }
+
+    public struct Copies: Sendable {
+        public var payload: [UInt8]
+        public var metadata: [UInt8]
+        public var recordedAt: Timestamp
+
+        public init(payload: [UInt8], metadata: [UInt8], recordedAt: Timestamp) {
+            self.payload = payload
+            self.metadata = metadata
+            self.recordedAt = recordedAt
+        }
+
+        func match(_ event: RecordedEvent) -> Bool {
+            guard let payload = try? JSONParser.parse(self.payload),
+                let metadata = try? JSONParser.parse(self.metadata)
+            else { return false }
+            return payload == event.payload && metadata == event.metadata.jsonValue
+                && self.recordedAt == event.recordedAt
+        }
+    }
+
+    public struct Problem: Error, Sendable, Equatable, CustomStringConvertible {
+        public var position: Int64
+        public var reason: String
+        public var description: String { "position \(self.position): \(self.reason)" }
+    }
+
+    public private(set) var previousHash: [UInt8]
+    public private(set) var nextPosition: Int64
+    public private(set) var eventsChecked = 0
+    private var streamVersions: [StreamName: Int64] = [:]
+    /// Versions are checked from the start only when verification starts at the first event.
+    private let startsAtGenesis: Bool
+
+    /// Starts after `position` (0 for the whole log), whose hash is `previousHash`.
+    public init(after position: Int64 = 0, previousHash: [UInt8] = EventChain.genesisHash) {
+        self.nextPosition = position + 1
+        self.previousHash = previousHash
+        self.startsAtGenesis = position == 0
+    }
+
+    public var streamCount: Int { self.streamVersions.count }
+
+    public mutating func check(_ stored: StoredEvent) throws(Problem) {
+        func fail(_ reason: String) -> Problem { Problem(position: self.nextPosition, reason: reason) }
+        guard stored.position == self.nextPosition else {
+            throw stored.position > self.nextPosition
+                ? fail("missing: the next stored position is \(stored.position)")
+                : fail("position \(stored.position) repeated or out of order")
+        }
+        let event: RecordedEvent
+        do { event = try EventChain.decode(canonical: stored.canonical, hash: stored.hash) } catch {
+            throw fail(error.description)
+        }
+        guard EventChain.hash(previous: self.previousHash, canonical: stored.canonical) == stored.hash else {
+            throw fail("hash does not match the previous hash and the canonical bytes")
+        }
+        guard event.position == stored.position, event.stream == stored.stream,
+            event.streamVersion == stored.streamVersion, event.type == stored.eventType
+        else { throw fail("columns disagree with the canonical bytes") }
+        guard stored.copies?.match(event) ?? true else {
+            throw fail("payload, metadata or recorded_at copy disagrees with the canonical bytes")
+        }
+        let last = self.streamVersions[event.stream]
+        if let last {
+            guard event.streamVersion == last + 1 else {
+                throw fail("stream \(event.stream) jumps from version \(last) to \(event.streamVersion)")
+            }
+        } else if self.startsAtGenesis && event.streamVersion != 1 {
+            throw fail("stream \(event.stream) starts at version \(event.streamVersion)")
+        }
+        self.streamVersions[event.stream] = event.streamVersion
+        self.previousHash = stored.hash
+        self.nextPosition += 1
+        self.eventsChecked += 1
+    }
+}

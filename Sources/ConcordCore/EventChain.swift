@@ -1,0 +1,94 @@
+import Crypto
+import Foundation
+
+/// The canonical bytes of a recorded event and the hash chain over them. The server and every audit tool share
+/// this one definition; `docs/event-log.md` restates it byte for byte.
+public enum EventChain {
+    /// The previous hash of the first event: 32 zero bytes.
+    public static let genesisHash = [UInt8](repeating: 0, count: 32)
+
+    /// The canonical JSON object of an event: every field but the hash, keys sorted, no whitespace.
+    public static func canonicalBytes(of event: RecordedEvent) -> [UInt8] {
+        let record: JSONValue = .object([
+            "event_id": .string(event.id.uuidString.lowercased()),
+            "event_type": .string(event.type),
+            "metadata": event.metadata.jsonValue,
+            "payload": event.payload,
+            "position": .integer(event.position),
+            "recorded_at": .string(event.recordedAt.rfc3339),
+            "schema_version": .integer(Int64(event.schemaVersion)),
+            "stream_id": .string(event.stream.id),
+            "stream_type": .string(event.stream.type),
+            "stream_version": .integer(event.streamVersion),
+        ])
+        return CanonicalJSON.encode(record)
+    }
+
+    /// `SHA-256(previousHash ‖ canonicalBytes)`.
+    public static func hash(previous: [UInt8], canonical: [UInt8]) -> [UInt8] {
+        var hasher = SHA256()
+        hasher.update(data: previous)
+        hasher.update(data: canonical)
+        return Array(hasher.finalize())
+    }
+
+    /// Rebuilds an event from its canonical bytes, checking that they are canonical (re-encoding gives the same
+    /// bytes). `hash` is the stored hash; it is not checked here.
+    public static func decode(canonical bytes: [UInt8], hash: [UInt8]) throws(EventDecodingError) -> RecordedEvent {
+        let value: JSONValue
+        do { value = try JSONParser.parse(bytes) } catch { throw EventDecodingError(reason: error.description) }
+        guard case .object(let members) = value else { throw EventDecodingError(reason: "not a JSON object") }
+        func string(_ key: String) throws(EventDecodingError) -> String {
+            guard let text = members[key]?.stringValue else { throw EventDecodingError(reason: "\(key) missing") }
+            return text
+        }
+        func integer(_ key: String) throws(EventDecodingError) -> Int64 {
+            guard let number = members[key]?.integerValue else { throw EventDecodingError(reason: "\(key) missing") }
+            return number
+        }
+        guard members.count == 10 else {
+            throw EventDecodingError(reason: "expected 10 members, found \(members.count)")
+        }
+        guard let id = UUID(uuidString: try string("event_id")) else {
+            throw EventDecodingError(reason: "bad event_id")
+        }
+        guard let recordedAt = Timestamp(rfc3339: try string("recorded_at")) else {
+            throw EventDecodingError(reason: "bad recorded_at")
+        }
+        guard let schemaVersion = Int32(exactly: try integer("schema_version")) else {
+            throw EventDecodingError(reason: "bad schema_version")
+        }
+        guard let metadata = members["metadata"], case .object = metadata, let payload = members["payload"] else {
+            throw EventDecodingError(reason: "metadata or payload missing")
+        }
+        let event = RecordedEvent(
+            position: try integer("position"),
+            stream: StreamName(type: try string("stream_type"), id: try string("stream_id")),
+            streamVersion: try integer("stream_version"), id: id, type: try string("event_type"),
+            schemaVersion: schemaVersion, payload: payload, metadata: EventMetadata(jsonValue: metadata),
+            recordedAt: recordedAt, hash: hash)
+        guard Self.canonicalBytes(of: event) == bytes else {
+            throw EventDecodingError(reason: "bytes are not canonical")
+        }
+        return event
+    }
+}
+
+public struct EventDecodingError: Error, Sendable, Equatable, CustomStringConvertible {
+    public var reason: String
+    public var description: String { "undecodable event: \(self.reason)" }
+}
+
+extension [UInt8] {
+    /// Lowercase hexadecimal, as the docs and the CLI print hashes.
+    public var hexString: String {
+        let digits = Array("0123456789abcdef".utf8)
+        var out = [UInt8]()
+        out.reserveCapacity(self.count * 2)
+        for byte in self {
+            out.append(digits[Int(byte >> 4)])
+            out.append(digits[Int(byte & 0x0F)])
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+}

@@ -1,0 +1,148 @@
+import Foundation
+
+/// A stream: the events of one complaint, appeal, referral or reference record, in order. `type` is the kind of
+/// thing (`complaint`, `referral`, ...), `id` names one of them.
+public struct StreamName: Sendable, Hashable, CustomStringConvertible {
+    public var type: String
+    public var id: String
+
+    public init(type: String, id: String) {
+        self.type = type
+        self.id = id
+    }
+
+    public var description: String { "\(self.type)/\(self.id)" }
+}
+
+/// What an appender expects the stream's current version to be.
+public enum ExpectedVersion: Sendable, Hashable {
+    /// The stream must not exist yet.
+    case noStream
+    /// The stream's last event must have this version (1 for the first event).
+    case exact(Int64)
+    /// No check: append after whatever is there.
+    case any
+
+    /// Whether a stream whose current version is `current` (0 when empty) satisfies this expectation.
+    public func isSatisfied(byCurrentVersion current: Int64) -> Bool {
+        switch self {
+        case .noStream: current == 0
+        case .exact(let version): current == version
+        case .any: true
+        }
+    }
+}
+
+/// Who did it, on whose behalf, and why: stored with every event.
+public struct EventMetadata: Sendable, Hashable, Codable {
+    public var actor: String?
+    public var role: String?
+    /// The office or programme code the actor acted for.
+    public var scope: String?
+    public var correlationID: String?
+    public var causationID: String?
+    public var idempotencyKey: String?
+    /// The time the client says the action happened (a mobile unit syncing later), as it sent it.
+    public var clientTime: String?
+
+    public init(
+        actor: String? = nil, role: String? = nil, scope: String? = nil, correlationID: String? = nil,
+        causationID: String? = nil, idempotencyKey: String? = nil, clientTime: String? = nil
+    ) {
+        self.actor = actor
+        self.role = role
+        self.scope = scope
+        self.correlationID = correlationID
+        self.causationID = causationID
+        self.idempotencyKey = idempotencyKey
+        self.clientTime = clientTime
+    }
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case actor, role, scope
+        case correlationID = "correlation_id"
+        case causationID = "causation_id"
+        case idempotencyKey = "idempotency_key"
+        case clientTime = "client_time"
+    }
+
+    private var fields: [(CodingKeys, String?)] {
+        [
+            (.actor, self.actor), (.role, self.role), (.scope, self.scope), (.correlationID, self.correlationID),
+            (.causationID, self.causationID), (.idempotencyKey, self.idempotencyKey), (.clientTime, self.clientTime),
+        ]
+    }
+
+    /// The stored form: absent fields are left out rather than written as null.
+    public var jsonValue: JSONValue {
+        var members: [String: JSONValue] = [:]
+        for (key, value) in self.fields {
+            if let value { members[key.rawValue] = .string(value) }
+        }
+        return .object(members)
+    }
+
+    public init(jsonValue: JSONValue) {
+        self.init()
+        self.actor = jsonValue[CodingKeys.actor.rawValue]?.stringValue
+        self.role = jsonValue[CodingKeys.role.rawValue]?.stringValue
+        self.scope = jsonValue[CodingKeys.scope.rawValue]?.stringValue
+        self.correlationID = jsonValue[CodingKeys.correlationID.rawValue]?.stringValue
+        self.causationID = jsonValue[CodingKeys.causationID.rawValue]?.stringValue
+        self.idempotencyKey = jsonValue[CodingKeys.idempotencyKey.rawValue]?.stringValue
+        self.clientTime = jsonValue[CodingKeys.clientTime.rawValue]?.stringValue
+    }
+}
+
+/// An event to append: its position, version and time are given by the log.
+public struct EventData: Sendable, Hashable {
+    public var id: UUID
+    public var type: String
+    public var schemaVersion: Int32
+    public var payload: JSONValue
+    public var metadata: EventMetadata
+
+    public init(
+        id: UUID = UUID(), type: String, schemaVersion: Int32 = 1, payload: JSONValue,
+        metadata: EventMetadata = EventMetadata()
+    ) {
+        self.id = id
+        self.type = type
+        self.schemaVersion = schemaVersion
+        self.payload = payload
+        self.metadata = metadata
+    }
+}
+
+/// An event as the log holds it.
+public struct RecordedEvent: Sendable, Hashable {
+    /// Global position: 1, 2, 3, ... with no holes, in commit order.
+    public var position: Int64
+    public var stream: StreamName
+    /// Version within the stream: 1, 2, 3, ...
+    public var streamVersion: Int64
+    public var id: UUID
+    public var type: String
+    public var schemaVersion: Int32
+    public var payload: JSONValue
+    public var metadata: EventMetadata
+    public var recordedAt: Timestamp
+    /// SHA-256 over the previous event's hash and this event's canonical bytes.
+    public var hash: [UInt8]
+
+    public init(
+        position: Int64, stream: StreamName, streamVersion: Int64, id: UUID, type: String, schemaVersion: Int32,
+        payload: JSONValue, metadata: EventMetadata, recordedAt: Timestamp, hash: [UInt8]
+    ) {
+        self.position = position
+        self.stream = stream
+        self.streamVersion = streamVersion
+        self.id = id
+        self.type = type
+        self.schemaVersion = schemaVersion
+        self.payload = payload
+        self.metadata = metadata
+        self.recordedAt = recordedAt
+        self.hash = hash
+    }
+}

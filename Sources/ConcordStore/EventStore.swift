@@ -1,0 +1,269 @@
+import ConcordCore
+import Crypto
+import Foundation
+import Logging
+import PostgresNIO
+import ServiceLifecycle
+
+/// What an append wrote (or, for a retry with a known idempotency key, what the original append wrote).
+public struct AppendResult: Sendable, Hashable {
+    public var stream: StreamName
+    public var firstPosition: Int64
+    public var lastPosition: Int64
+    public var firstVersion: Int64
+    public var lastVersion: Int64
+    /// True when this answer repeats an earlier append with the same idempotency key; nothing was written now.
+    public var replayed: Bool
+
+    public init(
+        stream: StreamName, firstPosition: Int64, lastPosition: Int64, firstVersion: Int64, lastVersion: Int64,
+        replayed: Bool = false
+    ) {
+        self.stream = stream
+        self.firstPosition = firstPosition
+        self.lastPosition = lastPosition
+        self.firstVersion = firstVersion
+        self.lastVersion = lastVersion
+        self.replayed = replayed
+    }
+}
+
+/// The PostgreSQL event log.
+///
+/// Appends are serialized under one transaction-level advisory lock, which makes positions gap-free in commit
+/// order and keeps the hash chain linear. Throughput comes from group commit: one writer per process takes every
+/// pending append into one transaction and answers each caller after COMMIT. Run the store as a service (it runs
+/// the writer and the LISTEN connection that wakes followers).
+public final class EventStore: Service, Sendable {
+    static let appendLockKey: Int64 = 0x636F_6E63_6F72_6400  // "concord\0"
+    public static let notificationChannel = "concord_events"
+
+    let client: PostgresClient
+    let logger: Logger
+    let queue: AppendQueue
+    let wakeup = Wakeup()
+    /// How long a follower waits for a notification before it polls anyway.
+    public let pollInterval: Duration
+
+    public init(
+        client: PostgresClient, logger: Logger, pollInterval: Duration = .seconds(1), maximumEventsPerBatch: Int = 2_000
+    ) {
+        self.client = client
+        self.logger = logger
+        self.pollInterval = pollInterval
+        self.queue = AppendQueue(maximumEventsPerBatch: maximumEventsPerBatch)
+    }
+
+    // MARK: Append
+
+    /// Appends `events` to `stream` if its version is as expected, atomically; returns their positions and versions.
+    ///
+    /// With an `idempotencyKey` already stored, returns the original result (`replayed`) and writes nothing; the
+    /// same key with a different stream or different events is refused with `idempotencyKeyReused`.
+    public func append(
+        to stream: StreamName, expectedVersion: ExpectedVersion, events: [EventData], idempotencyKey: String? = nil
+    ) async throws -> AppendResult {
+        guard !events.isEmpty else {
+            throw EventStoreError(.invalidAppend, "an append needs at least one event", stream: stream)
+        }
+        guard !stream.type.isEmpty, !stream.id.isEmpty, !events.contains(where: { $0.type.isEmpty }) else {
+            throw EventStoreError(
+                .invalidAppend, "stream type, stream id and event types must not be empty", stream: stream)
+        }
+        if case .exact(let version) = expectedVersion, version < 1 {
+            throw EventStoreError(
+                .invalidAppend, "an exact expected version starts at 1; use noStream for a new stream")
+        }
+        let digest = Self.digest(stream: stream, events: events)
+        return try await withCheckedThrowingContinuation { continuation in
+            let request = AppendRequest(
+                stream: stream, expectedVersion: expectedVersion, events: events, idempotencyKey: idempotencyKey,
+                digest: digest, reply: continuation)
+            if !self.queue.enqueue(request) {
+                continuation.resume(throwing: EventStoreError(.shuttingDown, "the event store is shutting down"))
+            }
+        }
+    }
+
+    /// SHA-256 over the stream and each event's type, schema version and payload (not ids or metadata, which a
+    /// client may legitimately regenerate on retry).
+    static func digest(stream: StreamName, events: [EventData]) -> [UInt8] {
+        let value: JSONValue = .array(
+            [.string(stream.type), .string(stream.id)]
+                + events.map { .array([.string($0.type), .integer(Int64($0.schemaVersion)), $0.payload]) })
+        return Array(SHA256.hash(data: CanonicalJSON.encode(value)))
+    }
+
+    // MARK: Service
+
+    public func run() async throws {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.listenForCommits() }
+            await withTaskCancellationHandler {
+                await withGracefulShutdownHandler {
+                    await self.writeBatches()
+                } onGracefulShutdown: {
+                    self.queue.close()
+                }
+            } onCancel: {
+                self.queue.close()
+            }
+            group.cancelAll()
+        }
+    }
+
+    /// The single writer: until the queue closes and drains, commits each batch and answers its callers.
+    private func writeBatches() async {
+        while let batch = await self.queue.nextBatch() {
+            await self.commit(batch)
+        }
+    }
+
+    private func commit(_ batch: [AppendRequest]) async {
+        do {
+            let outcomes = try await self.client.withConnection { connection in
+                try await connection.withCheckedTransaction(logger: self.logger) { connection in
+                    try await BatchWriter(requests: batch, logger: self.logger).write(on: connection)
+                }
+            }
+            self.wakeup.signal()
+            for (request, outcome) in zip(batch, outcomes) { request.reply.resume(with: outcome) }
+        } catch {
+            guard batch.count > 1 else {
+                batch.first?.reply.resume(throwing: Self.unwrap(error))
+                return
+            }
+            // One request may carry what the database refuses (a duplicate event id, say): retry each alone so
+            // that it fails by itself and its batch-mates still land.
+            self.logger.warning(
+                "batch append failed; retrying its requests one by one",
+                metadata: ["error": "\(safeDescription(of: Self.unwrap(error)))"])
+            for request in batch { await self.commit([request]) }
+        }
+    }
+
+    static func unwrap(_ error: any Error) -> any Error {
+        if let transactionError = error as? PostgresTransactionError {
+            return transactionError.closureError ?? transactionError.commitError ?? transactionError.beginError ?? error
+        }
+        return error
+    }
+
+    /// Holds one connection LISTENing for other processes' commits; reconnects after a failure. Followers also
+    /// poll, so a notification lost while reconnecting only delays them.
+    private func listenForCommits() async {
+        while !Task.isCancelled {
+            do {
+                try await self.client.withConnection { connection in
+                    try await connection.listen(on: Self.notificationChannel) { notifications in
+                        self.wakeup.signal()  // anything committed while not listening
+                        for try await _ in notifications { self.wakeup.signal() }
+                    }
+                }
+            } catch {
+                if Task.isCancelled { return }
+                self.logger.warning(
+                    "LISTEN connection lost; followers poll until it is back",
+                    metadata: ["error": "\(safeDescription(of: error))"])
+                try? await Task.sleep(for: .seconds(1))
+            }
+        }
+    }
+
+    // MARK: Read
+
+    /// The last position and its hash, or (0, genesis) for an empty log.
+    public func head() async throws -> (position: Int64, hash: [UInt8]) {
+        let rows = try await self.client.query(
+            "SELECT position, hash FROM events ORDER BY position DESC LIMIT 1", logger: self.logger)
+        for try await (position, hash) in rows.decode((Int64, ByteBuffer).self) {
+            return (position, Array(buffer: hash))
+        }
+        return (0, EventChain.genesisHash)
+    }
+
+    /// The current version of a stream: 0 when it has no events.
+    public func version(of stream: StreamName) async throws -> Int64 {
+        let rows = try await self.client.query(
+            "SELECT coalesce(max(stream_version), 0) FROM events WHERE stream_type = \(stream.type) AND stream_id = \(stream.id)",
+            logger: self.logger)
+        for try await version in rows.decode(Int64.self) { return version }
+        return 0
+    }
+
+    /// A stream's events from `version` on, at most `limit`.
+    public func readStream(
+        _ stream: StreamName, from version: Int64 = 1, limit: Int = 1_000
+    ) async throws -> [RecordedEvent] {
+        try await self.decode(
+            self.client.query(
+                """
+                SELECT canonical, hash FROM events
+                WHERE stream_type = \(stream.type) AND stream_id = \(stream.id) AND stream_version >= \(version)
+                ORDER BY stream_version LIMIT \(limit)
+                """, logger: self.logger))
+    }
+
+    /// Events after `position` in log order, at most `limit`. A page never skips an event: a position is visible
+    /// only once every lower position is (see docs/event-log.md).
+    public func readAll(after position: Int64, limit: Int = 1_000) async throws -> [RecordedEvent] {
+        try await self.decode(
+            self.client.query(
+                "SELECT canonical, hash FROM events WHERE position > \(position) ORDER BY position LIMIT \(limit)",
+                logger: self.logger))
+    }
+
+    private func decode(_ rows: PostgresRowSequence) async throws -> [RecordedEvent] {
+        var events: [RecordedEvent] = []
+        for try await (canonical, hash) in rows.decode((ByteBuffer, ByteBuffer).self) {
+            do {
+                events.append(try EventChain.decode(canonical: Array(buffer: canonical), hash: Array(buffer: hash)))
+            } catch {
+                throw EventStoreError(.corruptEvent, error.description)
+            }
+        }
+        return events
+    }
+
+    /// Follows the log from after `position`: catches up, then waits for new events (woken by NOTIFY, polling every
+    /// `pollInterval` in case a notification is lost). Ends when the consuming task is cancelled.
+    public func subscribe(after position: Int64, pageSize: Int = 1_000) -> EventSubscription {
+        EventSubscription(store: self, after: position, pageSize: pageSize)
+    }
+}
+
+/// The log as an `AsyncSequence`, from a position on, without end.
+public struct EventSubscription: AsyncSequence, Sendable {
+    public typealias Element = RecordedEvent
+    let store: EventStore
+    let after: Int64
+    let pageSize: Int
+
+    public func makeAsyncIterator() -> Iterator {
+        Iterator(store: self.store, position: self.after, pageSize: self.pageSize)
+    }
+
+    public struct Iterator: AsyncIteratorProtocol {
+        let store: EventStore
+        var position: Int64
+        let pageSize: Int
+        var buffered: [RecordedEvent] = []
+        var index = 0
+
+        public mutating func next() async throws -> RecordedEvent? {
+            while self.index == self.buffered.count {
+                if Task.isCancelled { return nil }
+                let generation = self.store.wakeup.generation
+                self.buffered = try await self.store.readAll(after: self.position, limit: self.pageSize)
+                self.index = 0
+                if self.buffered.isEmpty {
+                    await self.store.wakeup.wait(since: generation, timeout: self.store.pollInterval)
+                }
+            }
+            defer { self.index += 1 }
+            let event = self.buffered[self.index]
+            self.position = event.position
+            return event
+        }
+    }
+}

@@ -1,0 +1,72 @@
+import ConcordCore
+import NIOCore
+import PostgresNIO
+
+/// The outcome of checking the stored log with `ChainVerifier`.
+public struct VerificationReport: Sendable {
+    public var eventsChecked: Int
+    public var streams: Int
+    /// The last position checked and its hash: what an auditor would anchor.
+    public var lastPosition: Int64
+    public var lastHash: [UInt8]
+    /// The first problem found, if any; checking stops there.
+    public var problem: ChainVerifier.Problem?
+
+    public var isSound: Bool { self.problem == nil }
+}
+
+extension EventStore {
+    /// Checks positions `from...to` (default: the whole log) in pages: chain, positions, versions, canonical bytes
+    /// and their queryable copies. `progress` is told the last checked position after each page.
+    public func verify(
+        from first: Int64 = 1, to last: Int64? = nil, pageSize: Int = 5_000,
+        progress: (@Sendable (Int64) -> Void)? = nil
+    ) async throws -> VerificationReport {
+        var previousHash = EventChain.genesisHash
+        if first > 1 {
+            let rows = try await self.client.query(
+                "SELECT hash FROM events WHERE position = \(first - 1)", logger: self.logger)
+            for try await hash in rows.decode(ByteBuffer.self) { previousHash = Array(buffer: hash) }
+        }
+        var verifier = ChainVerifier(after: first - 1, previousHash: previousHash)
+        let end = last ?? Int64.max
+        while verifier.nextPosition <= end {
+            let rows = try await self.client.query(
+                """
+                SELECT position, stream_type, stream_id, stream_version, event_type, canonical, hash,
+                       payload::text, metadata::text, (extract(epoch FROM recorded_at) * 1000000)::bigint
+                FROM events
+                WHERE position >= \(verifier.nextPosition) AND position <= \(end)
+                ORDER BY position LIMIT \(pageSize)
+                """, logger: self.logger)
+            var count = 0
+            do {
+                for try await (position, type, id, version, eventType, canonical, hash, payload, metadata, micros)
+                    in rows.decode(
+                        (Int64, String, String, Int64, String, ByteBuffer, ByteBuffer, String, String, Int64).self)
+                {
+                    count += 1
+                    try verifier.check(
+                        .init(
+                            position: position, stream: StreamName(type: type, id: id), streamVersion: version,
+                            eventType: eventType, canonical: Array(buffer: canonical), hash: Array(buffer: hash),
+                            copies: .init(
+                                payload: Array(payload.utf8), metadata: Array(metadata.utf8),
+                                recordedAt: Timestamp(microsecondsSinceEpoch: micros))))
+                }
+            } catch let problem as ChainVerifier.Problem {
+                return self.report(verifier, problem: problem)
+            }
+            progress?(verifier.nextPosition - 1)
+            if count < pageSize { break }
+        }
+        return self.report(verifier, problem: nil)
+    }
+
+    private func report(_ verifier: ChainVerifier, problem: ChainVerifier.Problem?) -> VerificationReport {
+        VerificationReport(
+            eventsChecked: verifier.eventsChecked, streams: verifier.streamCount,
+            lastPosition: verifier.nextPosition - 1,
+            lastHash: verifier.previousHash, problem: problem)
+    }
+}

@@ -1,0 +1,8 @@
+import ArgumentParser
+
+@main
+struct Concord: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Concord: grievance and referral tracking on an event log.",
+        subcommands: [Serve.self, Migrate.self, Bench.self, Audit.self])
+}

@@ -1,0 +1,73 @@
+import ArgumentParser
+import ConcordHTTP
+import ConcordStore
+import Foundation
+import Hummingbird
+import Logging
+import PostgresNIO
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Migrate the database and serve the HTTP API (private PostgreSQL cluster unless DATABASE_URL is set)."
+    )
+
+    @Option(help: "Address to bind (env CONCORD_HOST).")
+    var host: String = ProcessInfo.processInfo.environment["CONCORD_HOST"] ?? "127.0.0.1"
+
+    @Option(help: "Port to bind (env CONCORD_PORT).")
+    var port: Int = Int(ProcessInfo.processInfo.environment["CONCORD_PORT"] ?? "") ?? 8080
+
+    func run() async throws {
+        let logger = makeLogger("concord")
+        let bootstrap = try await failing { try await DatabaseBootstrap.prepare(logger: logger) }
+        defer { bootstrap.stopClusterIfStarted() }
+        let migrator = Migrator(migrations: try Migration.bundled(), logger: logger)
+        try await failing { _ = try await bootstrap.migrate(logger: logger) }
+        let client = PostgresClient(configuration: bootstrap.settings.service, backgroundLogger: logger)
+        let store = EventStore(client: client, logger: logger)
+        let app = buildApplication(
+            AppContext(client: client, store: store, migrator: migrator), host: self.host, port: self.port,
+            logger: logger)
+        try await app.runService()
+    }
+}
+
+struct Migrate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Apply pending migrations from sql/ and exit.")
+
+    func run() async throws {
+        let logger = makeLogger("concord")
+        let bootstrap = try await failing { try await DatabaseBootstrap.prepare(logger: logger) }
+        defer { bootstrap.stopClusterIfStarted() }
+        let applied = try await failing { try await bootstrap.migrate(logger: logger) }
+        print(
+            applied.isEmpty
+                ? "migrations: up to date" : "migrations: applied \(applied.map(String.init).joined(separator: ", "))")
+    }
+}
+
+func makeLogger(_ label: String) -> Logger {
+    var logger = Logger(label: label)
+    logger.logLevel = Logger.Level(rawValue: ProcessInfo.processInfo.environment["LOG_LEVEL"] ?? "") ?? .info
+    return logger
+}
+
+/// Runs `body`, turning any error into a one-line message and exit status 1.
+func failing<T>(_ body: () async throws -> T) async throws -> T {
+    do {
+        return try await body()
+    } catch let error as PSQLError {
+        throw ValidationFailure(message: "database: " + (error.serverInfo?[.message] ?? "\(error.code)"))
+    } catch let error as PostgresTransactionError {
+        throw ValidationFailure(message: "database: \(String(reflecting: error))")
+    } catch let error as CustomStringConvertible & Error {
+        throw ValidationFailure(message: error.description)
+    } catch {
+        throw ValidationFailure(message: String(describing: error))
+    }
+}
+
+struct ValidationFailure: Error, CustomStringConvertible {
+    var message: String
+    var description: String { self.message }
+}

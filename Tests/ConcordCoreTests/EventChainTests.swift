@@ -1,0 +1,126 @@
+import ConcordCore
+import Foundation
+import Testing
+
+/// The worked example of docs/event-log.md: the same two events, canonical bytes and hashes that the Python
+/// verifier in the docs computes.
+enum TestVector {
+    static let first = RecordedEvent(
+        position: 1, stream: StreamName(type: "complaint", id: "c-0001"), streamVersion: 1,
+        id: UUID(uuidString: "6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f")!, type: "ComplaintLodged", schemaVersion: 1,
+        payload: [
+            "channel": "walk_in", "category": "payment_delay",
+            "description": "Paiement en retard — \"urgent\"\n", "amount_due": "1500.00", "household_size": 5,
+        ],
+        metadata: EventMetadata(actor: "clerk-17", role: "office", scope: "OFF-001"),
+        recordedAt: Timestamp(rfc3339: "2026-11-25T09:30:00.123456Z")!, hash: [])
+    static let second = RecordedEvent(
+        position: 2, stream: StreamName(type: "complaint", id: "c-0001"), streamVersion: 2,
+        id: UUID(uuidString: "0a9b8c7d-6e5f-4a3b-9c2d-1e0f9a8b7c6d")!, type: "ComplaintAcknowledged", schemaVersion: 1,
+        payload: [:], metadata: EventMetadata(actor: "officer-3", role: "programme", scope: "CCT"),
+        recordedAt: Timestamp(rfc3339: "2026-11-25T09:31:07.000001Z")!, hash: [])
+
+    static let firstCanonical =
+        #"{"event_id":"6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f","event_type":"ComplaintLodged","metadata":{"actor":"clerk-17","role":"office","scope":"OFF-001"},"payload":{"amount_due":"1500.00","category":"payment_delay","channel":"walk_in","description":"Paiement en retard — \"urgent\"\n","household_size":5},"position":1,"recorded_at":"2026-11-25T09:30:00.123456Z","schema_version":1,"stream_id":"c-0001","stream_type":"complaint","stream_version":1}"#
+    static let firstHash = "06964f03751a6cfccfd5b3b9f3c3dd5fc084c1d99b7c7b705ffaeadd3d0fba5d"
+    static let secondHash = "c701eb4b38f325614c59e8671d30a68cad6f5d875d560d872a26329ed4d9b74e"
+}
+
+@Suite struct EventChainTests {
+    @Test func canonicalBytesMatchTheDocumentedVector() {
+        #expect(
+            String(decoding: EventChain.canonicalBytes(of: TestVector.first), as: UTF8.self)
+                == TestVector.firstCanonical)
+    }
+
+    @Test func hashesMatchTheDocumentedVector() {
+        let first = EventChain.hash(
+            previous: EventChain.genesisHash, canonical: EventChain.canonicalBytes(of: TestVector.first))
+        let second = EventChain.hash(previous: first, canonical: EventChain.canonicalBytes(of: TestVector.second))
+        #expect(first.hexString == TestVector.firstHash)
+        #expect(second.hexString == TestVector.secondHash)
+    }
+
+    @Test func decodeRebuildsTheEvent() throws {
+        let bytes = EventChain.canonicalBytes(of: TestVector.first)
+        let decoded = try EventChain.decode(canonical: bytes, hash: [1, 2, 3])
+        var expected = TestVector.first
+        expected.hash = [1, 2, 3]
+        #expect(decoded == expected)
+    }
+
+    @Test func decodeRefusesNonCanonicalBytes() {
+        let spaced = Array(
+            TestVector.firstCanonical.replacingOccurrences(of: #""position":1"#, with: #""position": 1"#).utf8)
+        #expect(throws: EventDecodingError.self) { try EventChain.decode(canonical: spaced, hash: []) }
+    }
+}
+
+@Suite struct ChainVerifierTests {
+    static func chain(_ count: Int) -> [ChainVerifier.StoredEvent] {
+        var previous = EventChain.genesisHash
+        return (1...count).map { index in
+            let event = RecordedEvent(
+                position: Int64(index), stream: StreamName(type: "referral", id: "r-\(index % 3)"),
+                streamVersion: Int64((index - 1) / 3 + 1), id: UUID(), type: "Noted", schemaVersion: 1,
+                payload: ["n": .integer(Int64(index))], metadata: EventMetadata(), recordedAt: .now(), hash: [])
+            let canonical = EventChain.canonicalBytes(of: event)
+            previous = EventChain.hash(previous: previous, canonical: canonical)
+            return ChainVerifier.StoredEvent(
+                position: event.position, stream: event.stream, streamVersion: event.streamVersion,
+                eventType: event.type,
+                canonical: canonical, hash: previous, copies: nil)
+        }
+    }
+
+    static func firstProblem(_ events: [ChainVerifier.StoredEvent]) -> ChainVerifier.Problem? {
+        var verifier = ChainVerifier()
+        do {
+            for event in events { try verifier.check(event) }
+        } catch { return error }
+        return nil
+    }
+
+    @Test func soundChainPasses() {
+        #expect(Self.firstProblem(Self.chain(30)) == nil)
+    }
+
+    @Test func editedPayloadIsFoundAtItsPosition() {
+        var events = Self.chain(10)
+        events[4].canonical = Array(
+            String(decoding: events[4].canonical, as: UTF8.self)
+                .replacingOccurrences(of: #""n":5"#, with: #""n":6"#).utf8)
+        #expect(Self.firstProblem(events)?.position == 5)
+    }
+
+    @Test func deletedEventIsFoundAtItsPosition() {
+        var events = Self.chain(10)
+        events.remove(at: 6)
+        #expect(Self.firstProblem(events)?.position == 7)
+    }
+
+    @Test func swappedEventsAreFound() {
+        var events = Self.chain(10)
+        events.swapAt(2, 3)
+        #expect(Self.firstProblem(events)?.position == 3)
+    }
+
+    @Test func recomputedHashIsFoundAtTheNextEvent() {
+        var events = Self.chain(10)
+        events[4].canonical = Array(
+            String(decoding: events[4].canonical, as: UTF8.self)
+                .replacingOccurrences(of: #""n":5"#, with: #""n":6"#).utf8)
+        events[4].hash = EventChain.hash(previous: events[3].hash, canonical: events[4].canonical)
+        #expect(Self.firstProblem(events)?.position == 6)
+    }
+}
+
+@Suite struct ExpectedVersionTests {
+    @Test(arguments: [
+        (ExpectedVersion.noStream, Int64(0), true), (.noStream, 1, false), (.exact(3), 3, true), (.exact(3), 2, false),
+        (.any, 0, true), (.any, 9, true),
+    ])
+    func satisfaction(expected: ExpectedVersion, current: Int64, satisfied: Bool) {
+        #expect(expected.isSatisfied(byCurrentVersion: current) == satisfied)
+    }
+}

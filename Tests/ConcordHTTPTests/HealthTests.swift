@@ -1,0 +1,59 @@
+import ConcordHTTP
+import ConcordStore
+import ConcordTestSupport
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import PostgresNIO
+import Testing
+
+func withApplication(
+    settings: DatabaseSettings, _ body: @Sendable (any TestClientProtocol) async throws -> Void
+) async throws {
+    let logger = TestDatabases.logger
+    let client = PostgresClient(configuration: settings.service, backgroundLogger: logger)
+    let context = AppContext(
+        client: client, store: EventStore(client: client, logger: logger),
+        migrator: Migrator(migrations: try Migration.bundled(), logger: logger))
+    // A real listening socket and a real HTTP client: the boundary is tested as it is crossed in production.
+    try await buildApplication(context, port: 0, logger: logger).test(.live, body)
+}
+
+@Suite struct HealthTests {
+    @Test func healthAndReadinessAnswerOnAMigratedDatabase() async throws {
+        let settings = try await TestDatabases.shared.freshDatabase()
+        try await withApplication(settings: settings) { client in
+            try await client.execute(uri: "/healthz", method: .get) { response in
+                #expect(response.status == .ok)
+            }
+            try await client.execute(uri: "/readyz", method: .get) { response in
+                #expect(response.status == .ok)
+            }
+        }
+    }
+
+    @Test func readinessFailsWithProblemJSONWhenMigrationsAreMissing() async throws {
+        var settings = try await TestDatabases.shared.emptyDatabase()
+        settings.service = settings.owner  // the service role has no grants on a database that was never migrated
+        try await withApplication(settings: settings) { client in
+            try await client.execute(uri: "/readyz", method: .get) { response in
+                #expect(response.status == .serviceUnavailable)
+                #expect(response.headers[.contentType] == "application/problem+json")
+                let problem = try JSONDecoder().decode(Problem.self, from: Data(buffer: response.body))
+                #expect(problem.statusCode == 503)
+            }
+            try await client.execute(uri: "/healthz", method: .get) { response in
+                #expect(response.status == .ok)
+            }
+        }
+    }
+
+    @Test func unknownRoutesAre404() async throws {
+        let settings = try await TestDatabases.shared.freshDatabase()
+        try await withApplication(settings: settings) { client in
+            try await client.execute(uri: "/nope", method: .get) { response in
+                #expect(response.status == .notFound)
+            }
+        }
+    }
+}

@@ -1,0 +1,92 @@
+import ConcordCore
+import ConcordStore
+import ConcordTestSupport
+import Foundation
+import PostgresNIO
+import Testing
+
+/// Collects `count` events from a subscription, failing after `timeout`.
+func follow(
+    _ store: EventStore, after position: Int64 = 0, count: Int, timeout: Duration = .seconds(60)
+) async throws
+    -> [RecordedEvent]
+{
+    try await withDeadline(timeout, "\(count) events from the subscription") {
+        var seen: [RecordedEvent] = []
+        for try await event in store.subscribe(after: position, pageSize: 97) {
+            seen.append(event)
+            if seen.count == count { break }
+        }
+        return seen
+    }
+}
+
+@Suite struct FollowTests {
+    @Test func aFollowerSeesEveryPositionOnceInOrderWhileFourProcessesAppend() async throws {
+        let settings = try await TestDatabases.shared.freshDatabase()
+        let processes = 4
+        let tasksPerProcess = 8
+        let appendsPerTask = 25
+        let total = processes * tasksPerProcess * appendsPerTask
+        try await withStore(settings: settings, pollInterval: .seconds(5)) { follower in
+            // The follower starts first and so must catch events committed by other writers while it reads.
+            async let followed = follow(follower, count: total)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for process in 0..<processes {
+                    group.addTask {
+                        try await withStore(settings: settings) { store in
+                            try await withThrowingTaskGroup(of: Void.self) { tasks in
+                                for task in 0..<tasksPerProcess {
+                                    tasks.addTask {
+                                        let stream = StreamName(type: "referral", id: "p\(process)-t\(task)")
+                                        for index in 0..<appendsPerTask {
+                                            _ = try await store.append(
+                                                to: stream,
+                                                expectedVersion: index == 0 ? .noStream : .exact(Int64(index)),
+                                                events: [event()])
+                                        }
+                                    }
+                                }
+                                try await tasks.waitForAll()
+                            }
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+            let seen = try await followed
+            #expect(seen.map(\.position) == Array(1...Int64(total)))
+            let table = try await follower.readAll(after: 0, limit: total + 10)
+            #expect(seen == table)
+            let report = try await follower.verify()
+            #expect(report.isSound)
+            #expect(report.eventsChecked == total)
+            #expect(report.streams == processes * tasksPerProcess)
+        }
+    }
+
+    @Test func aFollowerIsWokenByAnotherProcessesCommitWithoutWaitingForThePoll() async throws {
+        let settings = try await TestDatabases.shared.freshDatabase()
+        // A poll interval far beyond the deadline: only LISTEN/NOTIFY can deliver in time.
+        try await withStore(settings: settings, pollInterval: .seconds(600)) { follower in
+            try await withStore(settings: settings) { writer in
+                async let followed = follow(follower, count: 3, timeout: .seconds(20))
+                for index in 0..<3 {
+                    _ = try await writer.append(
+                        to: StreamName(type: "c", id: "\(index)"), expectedVersion: .noStream, events: [event()])
+                }
+                #expect(try await followed.map(\.position) == [1, 2, 3])
+            }
+        }
+    }
+
+    @Test func aFollowerCatchesUpFromAPosition() async throws {
+        try await withStore { store, _ in
+            for index in 0..<10 {
+                _ = try await store.append(
+                    to: StreamName(type: "c", id: "\(index)"), expectedVersion: .noStream, events: [event()])
+            }
+            #expect(try await follow(store, after: 6, count: 4).map(\.position) == [7, 8, 9, 10])
+        }
+    }
+}

@@ -1,0 +1,151 @@
+import ConcordCore
+import ConcordStore
+import Foundation
+import Logging
+import PostgresNIO
+import Synchronization
+
+/// Real PostgreSQL for tests: `DATABASE_URL` when set, otherwise the private cluster under `.concord/` (started if
+/// needed, stopped at exit if this process started it). The migrations run once per test process into a template
+/// database; each test gets its own copy (`CREATE DATABASE ... TEMPLATE`), so tests are isolated and can run in
+/// parallel.
+public actor TestDatabases {
+    public static let shared = TestDatabases()
+    public static let logger: Logger = {
+        var logger = Logger(label: "concord-tests")
+        logger.logLevel = Logger.Level(rawValue: ProcessInfo.processInfo.environment["LOG_LEVEL"] ?? "") ?? .warning
+        return logger
+    }()
+
+    private var preparation: Task<DatabaseBootstrap, any Error>?
+    /// The last database creation: each waits for the one before (the actor alone would interleave them at awaits).
+    private var lastCreation: Task<Void, any Error>?
+    private var counter = 0
+    private let prefix = "concord_test_\(getpid())"
+
+    /// The package root: this file is `Tests/ConcordTestSupport/TestDatabases.swift`.
+    static let projectDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent().path
+
+    /// Settings for a new database with every migration applied.
+    public func freshDatabase() async throws -> DatabaseSettings {
+        try await self.createDatabase(fromTemplate: true)
+    }
+
+    /// Settings for a new database with no migration applied.
+    public func emptyDatabase() async throws -> DatabaseSettings {
+        try await self.createDatabase(fromTemplate: false)
+    }
+
+    private func createDatabase(fromTemplate: Bool) async throws -> DatabaseSettings {
+        let bootstrap = try await self.prepared()
+        self.counter += 1
+        let name = "\(self.prefix)_\(self.counter)"
+        let template = fromTemplate ? self.templateName : nil
+        // CREATE DATABASE ... TEMPLATE needs the template to have no other connection: one creation at a time.
+        let previous = self.lastCreation
+        let creation = Task {
+            _ = await previous?.result
+            try await bootstrap.createDatabaseIfMissing(name, template: template, logger: Self.logger)
+        }
+        self.lastCreation = creation
+        try await creation.value
+        return bootstrap.settings(forDatabase: name)
+    }
+
+    private var templateName: String { self.prefix + "_template" }
+
+    private func prepared() async throws -> DatabaseBootstrap {
+        if let preparation = self.preparation { return try await preparation.value }
+        let templateName = self.templateName
+        let preparation = Task {
+            let bootstrap = try await DatabaseBootstrap.prepare(
+                projectDirectory: Self.projectDirectory, logger: Self.logger)
+            if bootstrap.startedCluster, let cluster = bootstrap.cluster {
+                ClusterAtExit.stop(cluster)
+            }
+            try await Self.dropLeftovers(bootstrap)
+            try await bootstrap.createDatabaseIfMissing(templateName, logger: Self.logger)
+            _ = try await bootstrap.migrate(database: templateName, logger: Self.logger)
+            return bootstrap
+        }
+        self.preparation = preparation
+        return try await preparation.value
+    }
+
+    /// Drops the databases of earlier test runs whose process is gone.
+    private static func dropLeftovers(_ bootstrap: DatabaseBootstrap) async throws {
+        var maintenance = bootstrap.settings.owner
+        maintenance.database = "postgres"
+        try await PostgresClient.withRunning(maintenance, logger: Self.logger) { client in
+            let rows = try await client.query("SELECT datname FROM pg_database WHERE datname LIKE 'concord_test_%'")
+            for try await name in rows.decode(String.self) {
+                let pid = name.split(separator: "_").dropFirst(2).first.flatMap { Int32($0) }
+                guard let pid, pid != getpid(), kill(pid, 0) != 0 else { continue }
+                try await client.execute(
+                    "DROP DATABASE IF EXISTS \(unescaped: "\"" + name + "\"") WITH (FORCE)", logger: Self.logger)
+            }
+        }
+    }
+}
+
+/// Stops the private cluster when the test process exits, if the process started it.
+enum ClusterAtExit {
+    static let cluster = Mutex<LocalCluster?>(nil)
+
+    static func stop(_ cluster: LocalCluster) {
+        Self.cluster.withLock { $0 = cluster }
+        atexit {
+            ClusterAtExit.cluster.withLock { $0 }?.stop()
+        }
+    }
+}
+
+/// Runs `body` with a started `EventStore` on a fresh migrated database, connected as the service role.
+public func withStore<T: Sendable>(
+    pollInterval: Duration = .seconds(1),
+    _ body: @Sendable (EventStore, DatabaseSettings) async throws -> T
+) async throws -> T {
+    let settings = try await TestDatabases.shared.freshDatabase()
+    return try await withStore(settings: settings, pollInterval: pollInterval) { store in
+        try await body(store, settings)
+    }
+}
+
+/// Runs `body` with a started `EventStore` on the given database.
+public func withStore<T: Sendable>(
+    settings: DatabaseSettings, pollInterval: Duration = .seconds(1),
+    _ body: @Sendable (EventStore) async throws -> T
+) async throws -> T {
+    try await PostgresClient.withRunning(settings.service, logger: TestDatabases.logger) { client in
+        let store = EventStore(client: client, logger: TestDatabases.logger, pollInterval: pollInterval)
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await store.run() }
+            defer { group.cancelAll() }
+            return try await body(store)
+        }
+    }
+}
+
+/// Runs `body`, failing with `TimedOut` if it has not finished within `timeout`.
+public func withDeadline<T: Sendable>(
+    _ timeout: Duration, _ what: String, _ body: @escaping @Sendable () async throws -> T
+)
+    async throws -> T
+{
+    try await withThrowingTaskGroup(of: T?.self) { group in
+        group.addTask { try await body() }
+        group.addTask {
+            try await Task.sleep(for: timeout)
+            return nil
+        }
+        defer { group.cancelAll() }
+        guard let first = try await group.next(), let value = first else { throw TimedOut(what: what) }
+        return value
+    }
+}
+
+public struct TimedOut: Error, CustomStringConvertible {
+    public var what: String
+    public var description: String { "timed out waiting for \(self.what)" }
+}
