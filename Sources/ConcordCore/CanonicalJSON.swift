@@ -41,7 +41,7 @@ public enum CanonicalJSON {
         members.keys.sorted { $0.utf16.lexicographicallyPrecedes($1.utf16) }
     }
 
-    static func writeString(_ text: String, into out: inout [UInt8]) {
+    public static func writeString(_ text: String, into out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
         for byte in text.utf8 {
             switch byte {

@@ -9,7 +9,51 @@ public enum EventChain {
 
     /// The canonical JSON object of an event: every field but the hash, keys sorted, no whitespace.
     public static func canonicalBytes(of event: RecordedEvent) -> [UInt8] {
-        let record: JSONValue = .object([
+        self.canonicalParts(of: event).record
+    }
+
+    /// The canonical record and, as by-products, the canonical payload and metadata (the log stores those as its
+    /// queryable copies). Written field by field in sorted key order, which is what `CanonicalJSON` would produce
+    /// for the same object, without building and sorting a dictionary per event.
+    public static func canonicalParts(of event: RecordedEvent) -> (record: [UInt8], payload: [UInt8], metadata: [UInt8])
+    {
+        let payload = CanonicalJSON.encode(event.payload)
+        let metadata = CanonicalJSON.encode(event.metadata.jsonValue)
+        var out: [UInt8] = []
+        out.reserveCapacity(payload.count + metadata.count + 320)
+        func field(_ name: StaticString, first: Bool = false) {
+            out.append(first ? UInt8(ascii: "{") : UInt8(ascii: ","))
+            out.append(UInt8(ascii: "\""))
+            out.append(contentsOf: UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
+            out.append(contentsOf: [UInt8(ascii: "\""), UInt8(ascii: ":")])
+        }
+        field("event_id", first: true)
+        CanonicalJSON.writeString(event.id.uuidString.lowercased(), into: &out)
+        field("event_type")
+        CanonicalJSON.writeString(event.type, into: &out)
+        field("metadata")
+        out.append(contentsOf: metadata)
+        field("payload")
+        out.append(contentsOf: payload)
+        field("position")
+        out.append(contentsOf: String(event.position).utf8)
+        field("recorded_at")
+        CanonicalJSON.writeString(event.recordedAt.rfc3339, into: &out)
+        field("schema_version")
+        out.append(contentsOf: String(event.schemaVersion).utf8)
+        field("stream_id")
+        CanonicalJSON.writeString(event.stream.id, into: &out)
+        field("stream_type")
+        CanonicalJSON.writeString(event.stream.type, into: &out)
+        field("stream_version")
+        out.append(contentsOf: String(event.streamVersion).utf8)
+        out.append(UInt8(ascii: "}"))
+        return (out, payload, metadata)
+    }
+
+    /// The same record through the generic encoder: the definition `canonicalParts` must agree with (tests check).
+    public static func canonicalRecordValue(of event: RecordedEvent) -> JSONValue {
+        .object([
             "event_id": .string(event.id.uuidString.lowercased()),
             "event_type": .string(event.type),
             "metadata": event.metadata.jsonValue,
@@ -21,7 +65,6 @@ public enum EventChain {
             "stream_type": .string(event.stream.type),
             "stream_version": .integer(event.streamVersion),
         ])
-        return CanonicalJSON.encode(record)
     }
 
     /// `SHA-256(previousHash ‖ canonicalBytes)`.

@@ -32,7 +32,7 @@ struct BatchWriter {
         var canonical: [ByteBuffer] = []
         var hashes: [ByteBuffer] = []
 
-        mutating func append(_ event: RecordedEvent, canonical: [UInt8]) {
+        mutating func append(_ event: RecordedEvent, canonical: [UInt8], payload: [UInt8], metadata: [UInt8]) {
             self.positions.append(event.position)
             self.streamTypes.append(event.stream.type)
             self.streamIDs.append(event.stream.id)
@@ -40,8 +40,8 @@ struct BatchWriter {
             self.eventIDs.append(event.id)
             self.eventTypes.append(event.type)
             self.schemaVersions.append(event.schemaVersion)
-            self.payloads.append(String(decoding: CanonicalJSON.encode(event.payload), as: UTF8.self))
-            self.metadata.append(String(decoding: CanonicalJSON.encode(event.metadata.jsonValue), as: UTF8.self))
+            self.payloads.append(String(decoding: payload, as: UTF8.self))
+            self.metadata.append(String(decoding: metadata, as: UTF8.self))
             self.recordedAt.append(event.recordedAt.rfc3339)
             self.canonical.append(ByteBuffer(bytes: canonical))
             self.hashes.append(ByteBuffer(bytes: event.hash))
@@ -54,19 +54,70 @@ struct BatchWriter {
         var results: [AppendResult] = []
     }
 
-    func write(on connection: PostgresConnection) async throws -> [Result<AppendResult, any Error>] {
-        try await connection.execute("SELECT pg_advisory_xact_lock(\(EventStore.appendLockKey))", logger: self.logger)
-        var head = try await self.readHead(on: connection)
-        var versions = try await self.readVersions(on: connection)
-        var known = try await self.readKeys(on: connection)
+    /// A batch decided against one head: each request's outcome and the rows to insert.
+    struct Plan {
+        var head: Head
+        /// The version each appended stream had before the batch, as the plan assumed.
+        var versionsBefore: [StreamName: Int64] = [:]
+        /// The head after the batch.
+        var headAfter = Head()
+        var versionsAfter: [StreamName: Int64] = [:]
+        var outcomes: [Result<AppendResult, any Error>] = []
         var rows = Rows()
-        var newKeys = KeyRows()
+        var keys = KeyRows()
+    }
+
+    /// What the log holds for this batch, read in one statement (one snapshot).
+    struct Context {
+        var head = Head()
+        var versions: [StreamName: Int64] = [:]
+        var known: [String: ([UInt8], AppendResult)] = [:]
+    }
+
+    /// One round trip per batch when the writer's memory of the log is right: `append_batch` checks it under the
+    /// lock and commits. Otherwise (another process appended, a stream or key the writer has not seen, a refusal to
+    /// confirm) read the log and decide again, until the batch is decided on what the log really holds.
+    func write(
+        on connection: PostgresConnection, memory: inout WriterMemory
+    ) async throws
+        -> [Result<AppendResult, any Error>]
+    {
+        var context = memory.assumedContext(for: self.requests)
+        while true {
+            let plan = self.plan(context ?? Context())
+            // A refusal decided on assumptions is not final: confirm it on what the log holds.
+            let refusesOnAssumption =
+                context != nil && plan.outcomes.contains { if case .failure = $0 { true } else { false } }
+            if context == nil || refusesOnAssumption {
+                let read = try await self.readContext(on: connection)
+                memory.learn(read)
+                context = nil
+                let plan = self.plan(read)
+                if plan.rows.positions.isEmpty { return plan.outcomes }
+                if try await self.commit(plan, on: connection) {
+                    memory.remember(plan)
+                    return plan.outcomes
+                }
+                continue
+            }
+            if try await self.commit(plan, on: connection) {
+                memory.remember(plan)
+                return plan.outcomes
+            }
+            context = nil
+        }
+    }
+
+    func plan(_ context: Context) -> Plan {
+        var versions = context.versions
+        var known = context.known
+        var plan = Plan(head: context.head)
+        var head = context.head
         // Time never runs backwards in the log, even if the clock does.
         let now = max(Timestamp.now(), head.recordedAt)
-        var outcomes: [Result<AppendResult, any Error>] = []
         for request in self.requests {
             if let key = request.idempotencyKey, let (digest, original) = known[key] {
-                outcomes.append(
+                plan.outcomes.append(
                     digest == request.digest
                         ? .success(original)
                         : .failure(
@@ -77,7 +128,7 @@ struct BatchWriter {
             }
             let current = versions[request.stream] ?? 0
             guard request.expectedVersion.isSatisfied(byCurrentVersion: current) else {
-                outcomes.append(
+                plan.outcomes.append(
                     .failure(
                         EventStoreError(
                             .wrongExpectedVersion,
@@ -85,116 +136,146 @@ struct BatchWriter {
                             stream: request.stream, currentVersion: current)))
                 continue
             }
-            let first = (position: head.position + 1, version: current + 1)
+            if plan.versionsBefore[request.stream] == nil { plan.versionsBefore[request.stream] = current }
+            let firstPosition = head.position + 1
             for (offset, data) in request.events.enumerated() {
                 var metadata = data.metadata
                 metadata.idempotencyKey = metadata.idempotencyKey ?? request.idempotencyKey
                 var event = RecordedEvent(
-                    position: first.position + Int64(offset), stream: request.stream,
-                    streamVersion: first.version + Int64(offset), id: data.id, type: data.type,
+                    position: firstPosition + Int64(offset), stream: request.stream,
+                    streamVersion: current + 1 + Int64(offset), id: data.id, type: data.type,
                     schemaVersion: data.schemaVersion, payload: data.payload, metadata: metadata, recordedAt: now,
                     hash: [])
-                let canonical = EventChain.canonicalBytes(of: event)
-                event.hash = EventChain.hash(previous: head.hash, canonical: canonical)
+                let parts = EventChain.canonicalParts(of: event)
+                event.hash = EventChain.hash(previous: head.hash, canonical: parts.record)
                 head.hash = event.hash
                 head.position = event.position
-                rows.append(event, canonical: canonical)
+                plan.rows.append(event, canonical: parts.record, payload: parts.payload, metadata: parts.metadata)
             }
-            versions[request.stream] = current + Int64(request.events.count)
             let result = AppendResult(
-                stream: request.stream, firstPosition: first.position, lastPosition: head.position,
-                firstVersion: first.version, lastVersion: current + Int64(request.events.count))
+                stream: request.stream, firstPosition: firstPosition, lastPosition: head.position,
+                firstVersion: current + 1, lastVersion: current + Int64(request.events.count))
+            versions[request.stream] = result.lastVersion
             if let key = request.idempotencyKey {
-                known[key] = (
-                    request.digest,
-                    AppendResult(
-                        stream: result.stream, firstPosition: result.firstPosition, lastPosition: result.lastPosition,
-                        firstVersion: result.firstVersion, lastVersion: result.lastVersion, replayed: true)
-                )
-                newKeys.keys.append(key)
-                newKeys.digests.append(ByteBuffer(bytes: request.digest))
-                newKeys.results.append(result)
+                var replay = result
+                replay.replayed = true
+                known[key] = (request.digest, replay)
+                plan.keys.keys.append(key)
+                plan.keys.digests.append(ByteBuffer(bytes: request.digest))
+                plan.keys.results.append(result)
             }
-            outcomes.append(.success(result))
+            plan.outcomes.append(.success(result))
         }
-        if !rows.positions.isEmpty {
-            try await self.insert(rows, newKeys, lastPosition: head.position, on: connection)
-        }
-        return outcomes
+        head.recordedAt = now
+        plan.headAfter = head
+        plan.versionsAfter = versions
+        return plan
     }
 
-    private func readHead(on connection: PostgresConnection) async throws -> Head {
-        let rows = try await connection.query(
-            """
-            SELECT position, hash, (extract(epoch FROM recorded_at) * 1000000)::bigint
-            FROM events ORDER BY position DESC LIMIT 1
-            """, logger: self.logger)
-        for try await (position, hash, micros) in rows.decode((Int64, ByteBuffer, Int64).self) {
-            return Head(
-                position: position, hash: Array(buffer: hash), recordedAt: Timestamp(microsecondsSinceEpoch: micros))
-        }
-        return Head()
-    }
-
-    private func readVersions(on connection: PostgresConnection) async throws -> [StreamName: Int64] {
+    /// The head, the batch's streams' versions and the batch's known idempotency keys, as rows of one union.
+    private func readContext(on connection: PostgresConnection) async throws -> Context {
         let streams = Array(Set(self.requests.map(\.stream)))
-        let rows = try await connection.query(
-            """
-            SELECT s.type, s.id, (SELECT max(e.stream_version) FROM events e WHERE e.stream_type = s.type AND e.stream_id = s.id)
-            FROM unnest(\(streams.map(\.type))::text[], \(streams.map(\.id))::text[]) AS s(type, id)
-            """, logger: self.logger)
-        var versions: [StreamName: Int64] = [:]
-        for try await (type, id, version) in rows.decode((String, String, Int64?).self) {
-            versions[StreamName(type: type, id: id)] = version ?? 0
-        }
-        return versions
-    }
-
-    private func readKeys(on connection: PostgresConnection) async throws -> [String: ([UInt8], AppendResult)] {
         let keys = self.requests.compactMap(\.idempotencyKey)
-        guard !keys.isEmpty else { return [:] }
         let rows = try await connection.query(
             """
-            SELECT idempotency_key, request_digest, stream_type, stream_id, first_position, last_position,
-                   first_version, last_version
+            (SELECT 'head', NULL::text, NULL::text, position, (extract(epoch FROM recorded_at) * 1000000)::bigint,
+                    NULL::bigint, NULL::bigint, hash, NULL::text
+             FROM events ORDER BY position DESC LIMIT 1)
+            UNION ALL
+            SELECT 'stream', s.type, s.id,
+                   (SELECT coalesce(max(e.stream_version), 0) FROM events e WHERE e.stream_type = s.type AND e.stream_id = s.id),
+                   NULL, NULL, NULL, NULL, NULL
+            FROM unnest(\(streams.map(\.type))::text[], \(streams.map(\.id))::text[]) AS s(type, id)
+            UNION ALL
+            SELECT 'key', stream_type, stream_id, first_position, last_position, first_version, last_version,
+                   request_digest, idempotency_key
             FROM append_idempotency WHERE idempotency_key = ANY(\(keys)::text[])
             """, logger: self.logger)
-        var known: [String: ([UInt8], AppendResult)] = [:]
-        for try await (key, digest, type, id, firstPosition, lastPosition, firstVersion, lastVersion) in rows.decode(
-            (String, ByteBuffer, String, String, Int64, Int64, Int64, Int64).self)
+        var context = Context()
+        for try await (kind, type, id, n1, n2, n3, n4, bytes, key) in rows.decode(
+            (String, String?, String?, Int64, Int64?, Int64?, Int64?, ByteBuffer?, String?).self)
         {
-            known[key] = (
-                Array(buffer: digest),
-                AppendResult(
-                    stream: StreamName(type: type, id: id), firstPosition: firstPosition, lastPosition: lastPosition,
-                    firstVersion: firstVersion, lastVersion: lastVersion, replayed: true)
-            )
+            switch kind {
+            case "head":
+                context.head = Head(
+                    position: n1, hash: bytes.map { Array(buffer: $0) } ?? [],
+                    recordedAt: Timestamp(microsecondsSinceEpoch: n2 ?? 0))
+            case "stream":
+                context.versions[StreamName(type: type ?? "", id: id ?? "")] = n1
+            default:
+                guard let key, let type, let id, let n2, let n3, let n4, let bytes else { continue }
+                context.known[key] = (
+                    Array(buffer: bytes),
+                    AppendResult(
+                        stream: StreamName(type: type, id: id), firstPosition: n1, lastPosition: n2, firstVersion: n3,
+                        lastVersion: n4, replayed: true)
+                )
+            }
         }
-        return known
+        return context
     }
 
-    /// One statement: the events, the idempotency keys and one NOTIFY for the whole batch (delivered at COMMIT).
-    private func insert(
-        _ rows: Rows, _ keys: KeyRows, lastPosition: Int64, on connection: PostgresConnection
-    ) async throws {
-        try await connection.execute(
+    /// Calls `append_batch`; false when the head moved since the context was read (nothing was written).
+    private func commit(_ plan: Plan, on connection: PostgresConnection) async throws -> Bool {
+        let rows = plan.rows
+        let keys = plan.keys
+        let checked = Array(plan.versionsBefore)
+        let result = try await connection.execute(
             """
-            WITH inserted_events AS (
-                INSERT INTO events (position, stream_type, stream_id, stream_version, event_id, event_type,
-                                    schema_version, payload, metadata, recorded_at, canonical, hash)
-                SELECT * FROM unnest(\(rows.positions)::bigint[], \(rows.streamTypes)::text[], \(rows.streamIDs)::text[],
-                    \(rows.versions)::bigint[], \(rows.eventIDs)::uuid[], \(rows.eventTypes)::text[],
-                    \(rows.schemaVersions)::integer[], \(rows.payloads)::text[]::jsonb[], \(rows.metadata)::text[]::jsonb[],
-                    \(rows.recordedAt)::text[]::timestamptz[], \(rows.canonical)::bytea[], \(rows.hashes)::bytea[])
-            ), inserted_keys AS (
-                INSERT INTO append_idempotency (idempotency_key, request_digest, stream_type, stream_id,
-                                                first_position, last_position, first_version, last_version)
-                SELECT * FROM unnest(\(keys.keys)::text[], \(keys.digests)::bytea[],
-                    \(keys.results.map(\.stream.type))::text[], \(keys.results.map(\.stream.id))::text[],
-                    \(keys.results.map(\.firstPosition))::bigint[], \(keys.results.map(\.lastPosition))::bigint[],
-                    \(keys.results.map(\.firstVersion))::bigint[], \(keys.results.map(\.lastVersion))::bigint[])
-            )
-            SELECT pg_notify(\(EventStore.notificationChannel), \(String(lastPosition)))
+            SELECT append_batch(\(plan.head.position), \(checked.map(\.key.type))::text[],
+                \(checked.map(\.key.id))::text[], \(checked.map(\.value))::bigint[],
+                \(rows.positions)::bigint[], \(rows.streamTypes)::text[], \(rows.streamIDs)::text[],
+                \(rows.versions)::bigint[], \(rows.eventIDs)::uuid[], \(rows.eventTypes)::text[],
+                \(rows.schemaVersions)::integer[], \(rows.payloads)::text[]::jsonb[], \(rows.metadata)::text[]::jsonb[],
+                \(rows.recordedAt)::text[]::timestamptz[], \(rows.canonical)::bytea[], \(rows.hashes)::bytea[],
+                \(keys.keys)::text[], \(keys.digests)::bytea[], \(keys.results.map(\.stream.type))::text[],
+                \(keys.results.map(\.stream.id))::text[], \(keys.results.map(\.firstPosition))::bigint[],
+                \(keys.results.map(\.lastPosition))::bigint[], \(keys.results.map(\.firstVersion))::bigint[],
+                \(keys.results.map(\.lastVersion))::bigint[])
             """, logger: self.logger)
+        guard let committed = try result.rows.first?.decode(Bool.self) else {
+            throw TransactionRolledBack(command: "no answer from append_batch")
+        }
+        return committed
+    }
+}
+
+/// What the single writer of a process believes the log holds: the head after its last commit and the versions of
+/// streams it has seen. Only an optimisation: `append_batch` checks every belief under the lock.
+struct WriterMemory {
+    var head: BatchWriter.Head?
+    var versions: [StreamName: Int64] = [:]
+    /// Bounds memory; forgetting only costs a read.
+    let capacity = 100_000
+
+    /// A context built from memory, or nil when a request needs something only a read can tell (an `.any` append
+    /// to an unseen stream, an idempotency key that may be stored).
+    func assumedContext(for requests: [AppendRequest]) -> BatchWriter.Context? {
+        guard let head = self.head else { return nil }
+        var context = BatchWriter.Context(head: head)
+        for request in requests {
+            guard request.idempotencyKey == nil else { return nil }
+            if let known = self.versions[request.stream] {
+                context.versions[request.stream] = known
+                continue
+            }
+            switch request.expectedVersion {
+            case .noStream: context.versions[request.stream] = 0
+            case .exact(let version): context.versions[request.stream] = version
+            case .any: return nil
+            }
+        }
+        return context
+    }
+
+    mutating func learn(_ context: BatchWriter.Context) {
+        self.head = context.head
+        self.versions = context.versions
+    }
+
+    mutating func remember(_ plan: BatchWriter.Plan) {
+        self.head = plan.headAfter
+        if self.versions.count + plan.versionsAfter.count > self.capacity { self.versions.removeAll() }
+        self.versions.merge(plan.versionsAfter) { _, new in new }
     }
 }

@@ -35,13 +35,14 @@ public struct AppendResult: Sendable, Hashable {
 /// pending append into one transaction and answers each caller after COMMIT. Run the store as a service (it runs
 /// the writer and the LISTEN connection that wakes followers).
 public final class EventStore: Service, Sendable {
-    static let appendLockKey: Int64 = 0x636F_6E63_6F72_6400  // "concord\0"
     public static let notificationChannel = "concord_events"
 
     let client: PostgresClient
     let logger: Logger
     let queue: AppendQueue
     let wakeup = Wakeup()
+    /// Batches and events committed by this process's writer.
+    public let statistics = AppendStatistics()
     /// How long a follower waits for a notification before it polls anyway.
     public let pollInterval: Duration
 
@@ -112,25 +113,43 @@ public final class EventStore: Service, Sendable {
         }
     }
 
-    /// The single writer: until the queue closes and drains, commits each batch and answers its callers.
+    /// The single writer: until the queue closes and drains, commits each batch and answers its callers. It keeps
+    /// one connection for as long as that connection lives, and leases another when it dies.
     private func writeBatches() async {
-        while let batch = await self.queue.nextBatch() {
-            await self.commit(batch)
+        var memory = WriterMemory()
+        var batch = await self.queue.nextBatch()
+        while batch != nil {
+            do {
+                try await self.client.withConnection { connection in
+                    while let current = batch, !connection.isClosed {
+                        await self.commit(current, on: connection, memory: &memory)
+                        batch = await self.queue.nextBatch()
+                    }
+                }
+            } catch {
+                // No connection could be had: this batch fails; the next one tries again.
+                for request in batch ?? [] { request.reply.resume(throwing: Self.unwrap(error)) }
+                batch = await self.queue.nextBatch()
+            }
         }
     }
 
-    private func commit(_ batch: [AppendRequest]) async {
+    private func commit(_ batch: [AppendRequest], on connection: PostgresConnection, memory: inout WriterMemory) async {
         do {
-            let outcomes = try await self.client.withConnection { connection in
-                try await connection.withCheckedTransaction(logger: self.logger) { connection in
-                    try await BatchWriter(requests: batch, logger: self.logger).write(on: connection)
-                }
-            }
+            let outcomes = try await BatchWriter(requests: batch, logger: self.logger).write(
+                on: connection, memory: &memory)
+            self.statistics.record(
+                batch: batch.count,
+                events: outcomes.reduce(0) { total, outcome in
+                    guard case .success(let result) = outcome, !result.replayed else { return total }
+                    return total + Int(result.lastPosition - result.firstPosition + 1)
+                })
             self.wakeup.signal()
             for (request, outcome) in zip(batch, outcomes) { request.reply.resume(with: outcome) }
         } catch {
-            guard batch.count > 1 else {
-                batch.first?.reply.resume(throwing: Self.unwrap(error))
+            memory = WriterMemory()
+            guard batch.count > 1, !connection.isClosed else {
+                for request in batch { request.reply.resume(throwing: Self.unwrap(error)) }
                 return
             }
             // One request may carry what the database refuses (a duplicate event id, say): retry each alone so
@@ -138,7 +157,7 @@ public final class EventStore: Service, Sendable {
             self.logger.warning(
                 "batch append failed; retrying its requests one by one",
                 metadata: ["error": "\(safeDescription(of: Self.unwrap(error)))"])
-            for request in batch { await self.commit([request]) }
+            for request in batch { await self.commit([request], on: connection, memory: &memory) }
         }
     }
 

@@ -66,6 +66,7 @@ struct AppendBench: AsyncParsableCommand {
                 defer { group.cancelAll() }
                 var naivePosition = ManagedCounter()
                 for writers in writerCounts {
+                    let before = store.statistics.snapshot
                     var concord = Measurement()
                     var naive = Measurement()
                     var ratios: [Double] = []
@@ -85,14 +86,19 @@ struct AppendBench: AsyncParsableCommand {
                         ratios.append(a.eventsPerSecond / b.eventsPerSecond)
                     }
                     ratios.sort()
+                    let counts = store.statistics.snapshot
+                    let batches = counts.batches - before.batches
+                    let grouped = Double(counts.events - before.events) / Double(max(batches, 1))
                     let median = ratios[ratios.count / 2]
                     print(
                         String(
-                            format: "%7d  %12.0f  %6.2f  %6.2f | %11.0f  %6.2f  %6.2f | %.2f", writers,
+                            format:
+                                "%7d  %12.0f  %6.2f  %6.2f | %11.0f  %6.2f  %6.2f | %.2f   (%.1f events per commit)",
+                            writers,
                             concord.eventsPerSecond,
                             concord.percentile(0.5), concord.percentile(0.99), naive.eventsPerSecond,
                             naive.percentile(0.5),
-                            naive.percentile(0.99), median))
+                            naive.percentile(0.99), median, grouped))
                 }
             }
         }

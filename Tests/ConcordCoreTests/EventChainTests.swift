@@ -41,6 +41,22 @@ enum TestVector {
         #expect(second.hexString == TestVector.secondHash)
     }
 
+    @Test func fieldByFieldEncodingAgreesWithTheGenericEncoder() throws {
+        var rng = SplitMix64(state: 99)
+        for index in 0..<500 {
+            let event = RecordedEvent(
+                position: Int64(index), stream: StreamName(type: RandomJSON.string(&rng), id: RandomJSON.string(&rng)),
+                streamVersion: Int64.random(in: 1...1_000_000, using: &rng), id: UUID(), type: RandomJSON.string(&rng),
+                schemaVersion: Int32.random(in: 1...9, using: &rng), payload: RandomJSON.value(&rng),
+                metadata: EventMetadata(actor: RandomJSON.string(&rng), clientTime: "2026-11-25T10:00:00+03:00"),
+                recordedAt: Timestamp(microsecondsSinceEpoch: Int64.random(in: 0...4_000_000_000_000_000, using: &rng)),
+                hash: [])
+            let parts = EventChain.canonicalParts(of: event)
+            #expect(parts.record == CanonicalJSON.encode(EventChain.canonicalRecordValue(of: event)))
+            #expect(parts.payload == CanonicalJSON.encode(event.payload))
+        }
+    }
+
     @Test func decodeRebuildsTheEvent() throws {
         let bytes = EventChain.canonicalBytes(of: TestVector.first)
         let decoded = try EventChain.decode(canonical: bytes, hash: [1, 2, 3])
