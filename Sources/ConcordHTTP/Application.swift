@@ -24,7 +24,7 @@ public func buildApplication(
     _ context: AppContext, host: String = "127.0.0.1", port: Int = 8080, logger: Logger
 ) -> some ApplicationProtocol {
     let router = Router()
-    router.add(middleware: LogRequestsMiddleware(.info))
+    router.add(middleware: RequestLogMiddleware())
     HealthController(context: context).addRoutes(to: router)
     return Application(
         router: router,

@@ -149,3 +149,11 @@ public struct TimedOut: Error, CustomStringConvertible {
     public var what: String
     public var description: String { "timed out waiting for \(self.what)" }
 }
+
+/// A counter that concurrent tasks share.
+public final class SharedCounter: Sendable {
+    private let value = Atomic<Int>(0)
+    public init() {}
+    public func increment() { self.value.add(1, ordering: .relaxed) }
+    public var current: Int { self.value.load(ordering: .relaxed) }
+}
