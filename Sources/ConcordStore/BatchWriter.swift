@@ -249,12 +249,11 @@ struct WriterMemory {
     let capacity = 100_000
 
     /// A context built from memory, or nil when a request needs something only a read can tell (an `.any` append
-    /// to an unseen stream, an idempotency key that may be stored).
+    /// to an unseen stream). Idempotency keys are assumed new; `append_batch` refuses the batch if one is not.
     func assumedContext(for requests: [AppendRequest]) -> BatchWriter.Context? {
         guard let head = self.head else { return nil }
         var context = BatchWriter.Context(head: head)
         for request in requests {
-            guard request.idempotencyKey == nil else { return nil }
             if let known = self.versions[request.stream] {
                 context.versions[request.stream] = known
                 continue

@@ -37,7 +37,7 @@ public struct DatabaseBootstrap: Sendable {
             return DatabaseBootstrap(settings: settings, cluster: nil, startedCluster: false)
         }
         let cluster = try LocalCluster(projectDirectory: projectDirectory, logger: logger)
-        let started = try cluster.start()
+        let started = try await cluster.start()
         let bootstrap = DatabaseBootstrap(settings: .local(cluster), cluster: cluster, startedCluster: started)
         try await bootstrap.createDatabaseIfMissing(LocalCluster.databaseName, logger: logger)
         return bootstrap

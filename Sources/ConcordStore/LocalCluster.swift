@@ -2,6 +2,8 @@ import ConcordCore
 import Crypto
 import Foundation
 import Logging
+import Subprocess
+import SystemPackage
 
 /// The private PostgreSQL cluster used when `DATABASE_URL` is unset: `initdb` and `pg_ctl` from the installed
 /// PostgreSQL, data under `.concord/postgres`, reachable only through a Unix socket in the data directory.
@@ -41,11 +43,11 @@ public struct LocalCluster: Sendable {
 
     /// Creates the cluster if needed and starts it if it is not running. Returns true when this call started it
     /// (and so should stop it on exit); false when it was already running.
-    public func start() throws(ClusterError) -> Bool {
-        try self.prepareDirectories()
+    public func start() async throws(ClusterError) -> Bool {
+        try await self.prepareDirectories()
         if !FileManager.default.fileExists(atPath: self.dataDirectory + "/PG_VERSION") {
             self.logger.info("creating the private PostgreSQL cluster", metadata: ["data": "\(self.dataDirectory)"])
-            try self.run(
+            try await self.run(
                 "initdb",
                 [
                     "-D", self.dataDirectory, "-U", Self.ownerRole, "--auth=trust", "-E", "UTF8",
@@ -66,28 +68,36 @@ public struct LocalCluster: Sendable {
             handle.write(Data(settings.utf8))
             handle.closeFile()
         }
-        if self.isRunning() { return false }
+        if await self.isRunning() { return false }
         do {
-            try self.run(
+            try await self.run(
                 "pg_ctl",
                 ["-D", self.dataDirectory, "-l", self.dataDirectory + "/../postgres.log", "-w", "-t", "60", "start"])
         } catch {
             // Another process (a concurrent `make test` or `make serve`) may have started it first.
-            if self.isRunning() { return false }
+            if await self.isRunning() { return false }
             throw error
         }
         return true
     }
 
+    /// Stops the cluster and waits for it. Synchronous, so that it can run from `defer` and at process exit.
     public func stop() {
-        _ = try? self.run("pg_ctl", ["-D", self.dataDirectory, "-m", "fast", "-w", "stop"])
+        let process = Process()
+        let command = [self.binDirectory + "/pg_ctl", "-D", self.dataDirectory, "-m", "fast", "-w", "stop"]
+        process.executableURL = URL(fileURLWithPath: self.runAsUser == nil ? command[0] : "/usr/sbin/runuser")
+        process.arguments = self.runAsUser.map { ["-u", $0, "--"] + command } ?? Array(command.dropFirst())
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        guard (try? process.run()) != nil else { return }
+        process.waitUntilExit()
     }
 
-    public func isRunning() -> Bool {
-        (try? self.run("pg_ctl", ["-D", self.dataDirectory, "status"], quiet: true)) != nil
+    public func isRunning() async -> Bool {
+        (try? await self.run("pg_ctl", ["-D", self.dataDirectory, "status"], quiet: true)) != nil
     }
 
-    private func prepareDirectories() throws(ClusterError) {
+    private func prepareDirectories() async throws(ClusterError) {
         let parent = URL(fileURLWithPath: self.dataDirectory).deletingLastPathComponent().path
         do {
             try FileManager.default.createDirectory(atPath: self.dataDirectory, withIntermediateDirectories: true)
@@ -97,46 +107,40 @@ public struct LocalCluster: Sendable {
             throw ClusterError("cannot create \(self.dataDirectory): \(error.localizedDescription)")
         }
         if let user = self.runAsUser {
-            try self.runTool("/bin/chown", [user, parent, self.socketDirectory])
-            try self.runTool("/bin/chown", ["-R", user, self.dataDirectory])
+            try await self.runTool("/bin/chown", [user, parent, self.socketDirectory])
+            try await self.runTool("/bin/chown", ["-R", user, self.dataDirectory])
         }
     }
 
     @discardableResult
-    private func run(_ tool: String, _ arguments: [String], quiet: Bool = false) throws(ClusterError) -> String {
+    private func run(_ tool: String, _ arguments: [String], quiet: Bool = false) async throws(ClusterError) -> String {
         let path = self.binDirectory + "/" + tool
         if let user = self.runAsUser {
-            return try self.runTool("/usr/sbin/runuser", ["-u", user, "--", path] + arguments, quiet: quiet)
+            return try await self.runTool("/usr/sbin/runuser", ["-u", user, "--", path] + arguments, quiet: quiet)
         }
-        return try self.runTool(path, arguments, quiet: quiet)
+        return try await self.runTool(path, arguments, quiet: quiet)
     }
 
+    /// Runs a tool to completion. swift-subprocess closes every other descriptor in the child, which matters here:
+    /// the server that `pg_ctl start` leaves running would otherwise inherit ours and keep them open forever.
     @discardableResult
-    private func runTool(_ path: String, _ arguments: [String], quiet: Bool = false) throws(ClusterError) -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = arguments
-        process.currentDirectoryURL = URL(fileURLWithPath: "/")
-        // A file, not a pipe: the server that `pg_ctl start` leaves running would hold a pipe open forever.
-        let outputPath = FileManager.default.temporaryDirectory.appendingPathComponent(
-            "concord-\(UUID().uuidString).out"
-        ).path
-        guard FileManager.default.createFile(atPath: outputPath, contents: nil),
-            let output = FileHandle(forWritingAtPath: outputPath)
-        else { throw ClusterError("cannot create \(outputPath)") }
-        defer {
-            try? output.close()
-            try? FileManager.default.removeItem(atPath: outputPath)
+    private func runTool(
+        _ path: String, _ arguments: [String], quiet: Bool = false
+    ) async throws(ClusterError) -> String {
+        let name = URL(fileURLWithPath: path).lastPathComponent
+        let status: TerminationStatus
+        let text: String
+        do {
+            let result = try await Subprocess.run(
+                .path(FilePath(path)), arguments: Arguments(arguments), workingDirectory: FilePath("/"),
+                output: .string(limit: 1 << 20), error: .string(limit: 1 << 20))
+            status = result.terminationStatus
+            text = result.standardOutput + result.standardError
+        } catch {
+            throw ClusterError("cannot run \(name): \(error)")
         }
-        process.standardOutput = output
-        process.standardError = output
-        process.standardInput = FileHandle.nullDevice
-        do { try process.run() } catch { throw ClusterError("cannot run \(path): \(error.localizedDescription)") }
-        process.waitUntilExit()
-        let text = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
-        guard process.terminationStatus == 0 else {
-            if !quiet { self.logger.debug("\(path) failed", metadata: ["output": "\(text)"]) }
-            let name = URL(fileURLWithPath: path).lastPathComponent
+        guard case .exited(0) = status else {
+            if !quiet { self.logger.debug("\(name) failed", metadata: ["output": "\(text)"]) }
             throw ClusterError(
                 "\(name) \(arguments.last ?? "") failed: \(text.trimmingCharacters(in: .whitespacesAndNewlines))")
         }
