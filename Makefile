@@ -7,8 +7,10 @@ CONCORD_RELEASE := .build/release/concord
 serve: postgres release
 	$(CONCORD_RELEASE) serve
 
+# Builds every target first (the multi-process tests run the `concord` executable), then runs the suite.
 test: postgres
-	$(SWIFT) test
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
 
 build:
 	$(SWIFT) build

@@ -90,3 +90,41 @@ func follow(
         }
     }
 }
+
+@Suite struct MultiProcessTests {
+    /// Real operating-system processes (`concord bench writer`), each with its own pool and group-commit writer.
+    @Test func aFollowerSeesEveryEventOfFourRealProcessesOnceInOrder() async throws {
+        let settings = try await TestDatabases.shared.freshDatabase()
+        let processes = 4
+        let tasks = 8
+        let appends = 25
+        let total = processes * tasks * appends
+        var environment = ProcessInfo.processInfo.environment
+        environment["DATABASE_URL"] = databaseURL(for: settings.service)
+        environment["LOG_LEVEL"] = "error"
+        let childEnvironment = environment
+        try await withStore(settings: settings, pollInterval: .seconds(5)) { follower in
+            async let followed = follow(follower, count: total, timeout: .seconds(120))
+            let results = try await withThrowingTaskGroup(of: (Int32, String).self) { group in
+                for process in 0..<processes {
+                    group.addTask {
+                        try await runProcess(
+                            concordExecutable,
+                            [
+                                "bench", "writer", "--stream-prefix", "p\(process)", "--tasks", "\(tasks)", "--appends",
+                                "\(appends)",
+                            ],
+                            environment: childEnvironment)
+                    }
+                }
+                return try await group.reduce(into: [(Int32, String)]()) { $0.append($1) }
+            }
+            for (status, output) in results { #expect(status == 0, "\(output)") }
+            let seen = try await followed
+            #expect(seen.map(\.position) == Array(1...Int64(total)))
+            #expect(Set(seen.map(\.stream)).count == processes * tasks)
+            #expect(seen == (try await follower.readAll(after: 0, limit: total + 10)))
+            #expect(try await follower.verify().isSound)
+        }
+    }
+}

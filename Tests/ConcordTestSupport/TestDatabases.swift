@@ -157,3 +157,47 @@ public final class SharedCounter: Sendable {
     public func increment() { self.value.add(1, ordering: .relaxed) }
     public var current: Int { self.value.load(ordering: .relaxed) }
 }
+
+/// A `DATABASE_URL` for a client configuration (Unix socket or TCP), to hand to a child process.
+public func databaseURL(for configuration: PostgresClient.Configuration) -> String {
+    let database = configuration.database ?? "postgres"
+    if let socket = configuration.unixSocketPath, let cut = socket.range(of: "/.s.PGSQL.", options: .backwards) {
+        let directory = String(socket[..<cut.lowerBound])
+        let port = String(socket[cut.upperBound...])
+        return "postgres:///\(database)?host=\(directory)&port=\(port)&user=\(configuration.username)"
+    }
+    let password =
+        configuration.password.map { ":" + ($0.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "") }
+        ?? ""
+    return
+        "postgres://\(configuration.username)\(password)@\(configuration.host ?? "localhost"):\(configuration.port ?? 5432)/\(database)"
+}
+
+/// The `concord` executable built beside the test bundle.
+public var concordExecutable: URL {
+    URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("concord")
+}
+
+/// Runs a child process to completion without blocking a thread; returns its exit status and output.
+public func runProcess(
+    _ executable: URL, _ arguments: [String], environment: [String: String]
+) async throws
+    -> (status: Int32, output: String)
+{
+    let process = Process()
+    process.executableURL = executable
+    process.arguments = arguments
+    process.environment = environment
+    let output = FileManager.default.temporaryDirectory.appendingPathComponent("concord-child-\(UUID().uuidString).out")
+    FileManager.default.createFile(atPath: output.path, contents: nil)
+    let handle = try FileHandle(forWritingTo: output)
+    defer { try? FileManager.default.removeItem(at: output) }
+    process.standardOutput = handle
+    process.standardError = handle
+    let status: Int32 = try await withCheckedThrowingContinuation { continuation in
+        process.terminationHandler = { finished in continuation.resume(returning: finished.terminationStatus) }
+        do { try process.run() } catch { continuation.resume(throwing: error) }
+    }
+    try? handle.close()
+    return (status, (try? String(contentsOf: output, encoding: .utf8)) ?? "")
+}

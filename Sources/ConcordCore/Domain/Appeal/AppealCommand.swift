@@ -1,0 +1,90 @@
+extension Appeal {
+    /// What a front office records when an appeal is lodged; also the payload of `AppealLodged`.
+    public struct Lodgement: Sendable, Hashable {
+        public var subject: Subject
+        public var grounds: String
+        /// The programme whose decision, or whose handling of the complaint, is appealed.
+        public var programme: String
+        public var area: String
+        /// The code of the office that lodged it.
+        public var office: String
+        public var appellant: Identity
+        public var contactPreference: ContactPreference
+        public var at: Timestamp
+
+        public init(
+            subject: Subject, grounds: String, programme: String, area: String, office: String, appellant: Identity,
+            contactPreference: ContactPreference, at: Timestamp
+        ) {
+            self.subject = subject
+            self.grounds = grounds
+            self.programme = programme
+            self.area = area
+            self.office = office
+            self.appellant = appellant
+            self.contactPreference = contactPreference
+            self.at = at
+        }
+    }
+
+    /// A request to change an appeal. `at` is when the action happened; it becomes the event's time.
+    public enum Command: Sendable, Hashable {
+        case lodge(Lodgement)
+        case assign(level: ReviewLevel, reviewer: String?, at: Timestamp)
+        case decide(decision: Decision, reasoning: String, at: Timestamp)
+        case notifyAppellant(method: NotificationMethod, at: Timestamp)
+        case close(at: Timestamp)
+    }
+
+    /// The names of the commands, as rejections and the state table spell them.
+    public enum CommandName: String, Sendable, Hashable, CaseIterable {
+        case lodge
+        case assign
+        case decide
+        case notifyAppellant = "notify_appellant"
+        case close
+    }
+
+    public static func name(of command: Command) -> CommandName {
+        switch command {
+        case .lodge: .lodge
+        case .assign: .assign
+        case .decide: .decide
+        case .notifyAppellant: .notifyAppellant
+        case .close: .close
+        }
+    }
+
+    /// The events `command` produces in `state`, or why it is refused: first the state table, then the fields.
+    public static func decide(_ command: Command, state: State?) -> Result<[Event], Rejection> {
+        Result { () throws(Rejection) -> [Event] in
+            let check = try Self.check(command, in: state)
+            switch (command, state) {
+            case (.lodge(let lodgement), nil):
+                try Self.validate(lodgement, check)
+                return [.lodged(lodgement)]
+            case (_, nil), (.lodge, _): throw check.notAllowed  // the state table already refused these
+            case (.assign(let level, let reviewer, let at), let state?):
+                try check.optionalCode(reviewer, "reviewer")
+                try check.that(
+                    state.reviewLevel != level || state.reviewer != reviewer, "review_level",
+                    "the appeal is already assigned there")
+                return [.assigned(level: level, reviewer: reviewer, at: at)]
+            case (.decide(let decision, let reasoning, let at), _):
+                try check.text(reasoning, "reasoning")
+                return [.decided(decision: decision, reasoning: reasoning, at: at)]
+            case (.notifyAppellant(let method, let at), _): return [.appellantNotified(method: method, at: at)]
+            case (.close(let at), _): return [.closed(at: at)]
+            }
+        }
+    }
+
+    private static func validate(_ lodgement: Lodgement, _ check: CommandCheck) throws(Rejection) {
+        if case .complaintOutcome(let complaintID) = lodgement.subject { try check.code(complaintID, "complaint_id") }
+        try check.text(lodgement.grounds, "grounds")
+        try check.code(lodgement.programme, "programme")
+        try check.code(lodgement.area, "area")
+        try check.code(lodgement.office, "office")
+        try check.identity(lodgement.appellant, "appellant", contact: lodgement.contactPreference)
+    }
+}

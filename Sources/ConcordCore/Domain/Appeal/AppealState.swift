@@ -1,0 +1,65 @@
+extension Appeal {
+    /// What the events of one appeal add up to. Holds no personal data.
+    public struct State: Sendable, Hashable {
+        public var status: Status
+        public var subject: Subject
+        public var programme: String
+        public var area: String
+        public var office: String
+        public var anonymous: Bool
+        public var contactPreference: ContactPreference
+        public var reviewLevel: ReviewLevel?
+        public var reviewer: String?
+        public var decision: Decision?
+        public var notificationMethod: NotificationMethod?
+        public var lodgedAt: Timestamp
+        public var assignedAt: Timestamp?
+        public var decidedAt: Timestamp?
+        /// When the appellant was told: the loop closed.
+        public var notifiedAt: Timestamp?
+        public var closedAt: Timestamp?
+        /// The time of the latest event.
+        public var updatedAt: Timestamp
+
+        init(lodgement: Lodgement) {
+            self.status = .lodged
+            self.subject = lodgement.subject
+            self.programme = lodgement.programme
+            self.area = lodgement.area
+            self.office = lodgement.office
+            self.anonymous = lodgement.appellant.isAnonymous
+            self.contactPreference = lodgement.contactPreference
+            self.lodgedAt = lodgement.at
+            self.updatedAt = lodgement.at
+        }
+    }
+
+    /// The state after `event`; see `StateMachine.evolve`.
+    public static func evolve(_ state: State?, _ event: Event) -> State? {
+        guard var state else {
+            guard case .lodged(let lodgement) = event else { return nil }
+            return State(lodgement: lodgement)
+        }
+        state.updatedAt = event.at
+        switch event {
+        case .lodged: return state
+        case .assigned(let level, let reviewer, let at):
+            state.status = .assigned
+            state.reviewLevel = level
+            state.reviewer = reviewer
+            state.assignedAt = at
+        case .decided(let decision, _, let at):
+            state.status = .decided
+            state.decision = decision
+            state.decidedAt = at
+        case .appellantNotified(let method, let at):
+            state.status = .appellantNotified
+            state.notificationMethod = method
+            state.notifiedAt = at
+        case .closed(let at):
+            state.status = .closed
+            state.closedAt = at
+        }
+        return state
+    }
+}

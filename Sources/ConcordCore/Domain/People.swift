@@ -1,0 +1,97 @@
+/// The personal details of a complainant or appellant. Every field is optional: people give what they are willing
+/// to give. They travel together as one payload object so that they can be encrypted, and erased, as a unit.
+public struct PersonDetails: Sendable, Hashable {
+    public var name: String?
+    public var phone: String?
+    public var nationalID: String?
+    public var address: String?
+
+    public init(name: String? = nil, phone: String? = nil, nationalID: String? = nil, address: String? = nil) {
+        self.name = name
+        self.phone = phone
+        self.nationalID = nationalID
+        self.address = address
+    }
+
+    var isEmpty: Bool { [self.name, self.phone, self.nationalID, self.address].allSatisfy { $0 == nil } }
+
+    var payload: JSONValue {
+        Payload.object([
+            "name": self.name, "phone": self.phone, "national_id": self.nationalID, "address": self.address,
+        ])
+    }
+
+    init(reader: PayloadReader) throws(EventPayloadError) {
+        self.init(
+            name: try reader.optional("name"), phone: try reader.optional("phone"),
+            nationalID: try reader.optional("national_id"), address: try reader.optional("address"))
+    }
+}
+
+/// Who lodged a complaint or an appeal: a named person or someone who stays anonymous.
+public enum Identity: Sendable, Hashable {
+    case anonymous
+    case identified(PersonDetails)
+
+    public var isAnonymous: Bool { self == .anonymous }
+
+    var details: PersonDetails? {
+        guard case .identified(let details) = self else { return nil }
+        return details
+    }
+
+    /// Stored as `"anonymous": Bool` beside the payload, plus the personal object under `key` when identified.
+    static func read(_ key: String, from reader: PayloadReader) throws(EventPayloadError) -> Identity {
+        let anonymous = try reader.required("anonymous", as: Bool.self)
+        let details = try reader.optionalObject(key)
+        switch (anonymous, details) {
+        case (true, nil): return .anonymous
+        case (false, let details?): return .identified(try PersonDetails(reader: details))
+        case (true, _?): throw reader.error(key, "must be absent when anonymous is true")
+        case (false, nil): throw reader.error(key, "is missing while anonymous is false")
+        }
+    }
+}
+
+/// How a person wants to hear back.
+public enum ContactPreference: String, Sendable, Hashable, CaseIterable, PayloadEnum {
+    case phone
+    case sms
+    case inPerson = "in_person"
+    case letter
+    case none
+}
+
+/// How a complainant or appellant was told the outcome.
+public enum NotificationMethod: String, Sendable, Hashable, CaseIterable, PayloadEnum {
+    case phone
+    case sms
+    case inPerson = "in_person"
+    case letter
+    /// In a community meeting (anonymous complainants follow it by tracking code).
+    case communityMeeting = "community_meeting"
+}
+
+extension CommandCheck {
+    /// An identified person gives at least one detail, each given detail says something, and the contact
+    /// preference can be honoured with what was given.
+    func identity(_ identity: Identity, _ key: String, contact: ContactPreference) throws(Rejection) {
+        let details = identity.details
+        if let details {
+            try self.that(!details.isEmpty, key, "an identified person needs a name, phone, national id or address")
+            try self.optionalText(details.name, key + ".name")
+            try self.optionalText(details.phone, key + ".phone")
+            try self.optionalText(details.nationalID, key + ".national_id")
+            try self.optionalText(details.address, key + ".address")
+        }
+        let reachable: Bool =
+            switch contact {
+            case .phone, .sms: details?.phone != nil
+            case .letter: details?.address != nil
+            case .inPerson, .none: true
+            }
+        try self.that(
+            reachable, "contact_preference",
+            "'\(contact.rawValue)' needs the \(contact == .letter ? "address" : "phone")")
+    }
+}

@@ -1,0 +1,68 @@
+extension Referral {
+    /// What the events of one referral add up to. Holds no personal data.
+    public struct State: Sendable, Hashable {
+        public var status: Status
+        public var source: String
+        public var receiver: String
+        public var urgency: Urgency
+        public var referralType: String
+        public var redirectedFrom: String?
+        /// The referral that replaced this one after it was declined, and its receiver.
+        public var redirectedTo: String?
+        public var redirectedToReceiver: String?
+        public var declineReason: DeclineReason?
+        public var serviceOutcome: ServiceOutcome?
+        public var feedback: CounterReferral?
+        public var createdAt: Timestamp
+        public var acknowledgedAt: Timestamp?
+        public var acceptedAt: Timestamp?
+        public var declinedAt: Timestamp?
+        public var redirectedAt: Timestamp?
+        public var serviceStartedAt: Timestamp?
+        public var completedAt: Timestamp?
+        public var feedbackPostedAt: Timestamp?
+        /// When the source acknowledged the counter-referral.
+        public var loopClosedAt: Timestamp?
+        public var cancelledAt: Timestamp?
+        /// The time of the latest event.
+        public var updatedAt: Timestamp
+
+        init(request: Request) {
+            self.status = .created
+            self.source = request.source
+            self.receiver = request.receiver
+            self.urgency = request.urgency
+            self.referralType = request.referralType
+            self.redirectedFrom = request.redirectedFrom
+            self.createdAt = request.at
+            self.updatedAt = request.at
+        }
+    }
+
+    /// The state after `event`; see `StateMachine.evolve`.
+    public static func evolve(_ state: State?, _ event: Event) -> State? {
+        guard var state else {
+            guard case .created(let request) = event else { return nil }
+            return State(request: request)
+        }
+        state.updatedAt = event.at
+        switch event {
+        case .created: return state
+        case .acknowledged(let at): (state.status, state.acknowledgedAt) = (.acknowledged, at)
+        case .accepted(let at): (state.status, state.acceptedAt) = (.accepted, at)
+        case .declined(let reason, _, let at):
+            (state.status, state.declineReason, state.declinedAt) = (.declined, reason, at)
+        case .redirected(let newID, let newReceiver, let at):
+            (state.status, state.redirectedAt) = (.redirected, at)
+            (state.redirectedTo, state.redirectedToReceiver) = (newID, newReceiver)
+        case .serviceStarted(let at): (state.status, state.serviceStartedAt) = (.inService, at)
+        case .completed(let outcome, let at):
+            (state.status, state.serviceOutcome, state.completedAt) = (.completed, outcome, at)
+        case .feedbackPosted(let feedback, let at):
+            (state.status, state.feedback, state.feedbackPostedAt) = (.feedbackPosted, feedback, at)
+        case .feedbackAcknowledged(let at): (state.status, state.loopClosedAt) = (.loopClosed, at)
+        case .cancelled(_, let at): (state.status, state.cancelledAt) = (.cancelled, at)
+        }
+        return state
+    }
+}

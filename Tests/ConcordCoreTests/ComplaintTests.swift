@@ -1,0 +1,194 @@
+import ConcordCore
+import Testing
+
+@Suite struct ComplaintTests {
+    typealias C = Complaint
+
+    @Test func fullLifeFromLodgedToClosed() throws {
+        let (state, events) = try C.run([
+            .lodge(Fixture.complaint()),
+            .acknowledge(at: Fixture.time(5)),
+            .assign(programme: "CCT", officer: "officer-3", at: Fixture.time(10)),
+            .escalate(toArea: "P-01", reason: "Overdue at district level", at: Fixture.time(20)),
+            .addNote(text: "Called the paying agent.", at: Fixture.time(25)),
+            .recordFinding(text: "The payment file omitted the household.", at: Fixture.time(30)),
+            .resolve(outcome: .upheld, actionsTaken: "Payment reissued.", at: Fixture.time(40)),
+            .notifyComplainant(method: .sms, at: Fixture.time(45)),
+            .close(satisfaction: .satisfied, at: Fixture.time(50)),
+        ])
+        #expect(
+            events.map(\.eventType) == [
+                "ComplaintLodged", "ComplaintAcknowledged", "ComplaintAssigned", "ComplaintEscalated",
+                "ComplaintNoteAdded", "ComplaintFindingRecorded", "ComplaintResolved", "ComplainantNotified",
+                "ComplaintClosed",
+            ])
+        let closed = try #require(state)
+        #expect(closed.status == .closed)
+        #expect(closed.programme == "CCT" && closed.officer == "officer-3")
+        #expect(closed.lodgingArea == "D-01" && closed.area == "P-01" && closed.escalationLevel == 1)
+        #expect(closed.redressOutcome == .upheld && closed.satisfaction == .satisfied)
+        #expect(closed.noteCount == 1 && closed.findingCount == 1)
+        #expect(closed.lodgedAt == Fixture.time(0) && closed.acknowledgedAt == Fixture.time(5))
+        #expect(closed.resolvedAt == Fixture.time(40) && closed.notifiedAt == Fixture.time(45))
+        #expect(closed.closedAt == Fixture.time(50) && closed.updatedAt == Fixture.time(50))
+        #expect(C.allowedCommands(in: closed) == [.addNote, .reopen])
+        #expect(C.replay(events) == closed)
+    }
+
+    @Test(arguments: Complaint.Category.allCases)
+    func sensitiveIsForcedForRiskyCategories(_ category: Complaint.Category) throws {
+        let (state, events) = try C.run([.lodge(Fixture.complaint(category: category, sensitive: false))])
+        let forced: Set<Complaint.Category> = [.sexualExploitationAbuse, .fraudCorruption, .staffConduct]
+        #expect(state?.sensitive == forced.contains(category))
+        #expect(events.first?.payload["sensitive"] == .bool(forced.contains(category)))
+        // The clerk may mark any category sensitive.
+        #expect(try C.run([.lodge(Fixture.complaint(category: category, sensitive: true))]).state?.sensitive == true)
+    }
+
+    @Test func refusalsNameTheStateAndTheAllowedCommands() throws {
+        let lodged = try C.run([.lodge(Fixture.complaint())]).state
+        let transfer = try #require(
+            C.rejection(.transfer(toProgramme: "SP", reason: "x", at: Fixture.time(1)), in: lodged))
+        #expect(transfer.command == "transfer" && transfer.currentState == "lodged" && transfer.field == nil)
+        #expect(transfer.allowedCommands == ["acknowledge", "escalate", "add_note", "withdraw", "reject_out_of_scope"])
+
+        let none = try #require(C.rejection(.acknowledge(at: Fixture.time(1)), in: nil))
+        #expect(none.currentState == "none" && none.allowedCommands == ["lodge"])
+
+        let again = try #require(C.rejection(.lodge(Fixture.complaint()), in: lodged))
+        #expect(again.currentState == "lodged" && again.field == nil)
+
+        let withdrawn = try C.run([.withdraw(reason: nil, at: Fixture.time(2))], from: lodged).state
+        let reopen = try #require(
+            C.rejection(.reopen(reason: "x", withinAppealWindow: true, at: Fixture.time(3)), in: withdrawn))
+        #expect(reopen.currentState == "withdrawn" && reopen.allowedCommands.isEmpty)
+        #expect(reopen.description.contains("allowed: none"))
+    }
+
+    @Test func badInputIsRefusedNamingTheField() throws {
+        func field(_ lodgement: Complaint.Lodgement) -> String? { C.rejection(.lodge(lodgement), in: nil)?.field }
+        #expect(field(Fixture.complaint(description: "  \n")) == "description")
+        #expect(field(Fixture.complaint(programme: "C CT")) == "programme")
+        #expect(field(Fixture.complaint(complainant: .identified(PersonDetails()))) == "complainant")
+        #expect(field(Fixture.complaint(complainant: .identified(PersonDetails(name: "")))) == "complainant.name")
+        #expect(field(Fixture.complaint(complainant: .anonymous, contact: .phone)) == "contact_preference")
+        #expect(field(Fixture.complaint(complainant: .anonymous, contact: .inPerson)) == nil)
+        let refused = try #require(C.rejection(.lodge(Fixture.complaint(description: "")), in: nil))
+        #expect(
+            refused.currentState == "none" && refused.allowedCommands == ["lodge"]
+                && refused.reason == "must not be empty")
+
+        let assigned = try C.run([
+            .lodge(Fixture.complaint()), .acknowledge(at: Fixture.time(1)),
+            .assign(programme: "CCT", officer: nil, at: Fixture.time(2)),
+        ]).state
+        #expect(
+            C.rejection(.transfer(toProgramme: "CCT", reason: "x", at: Fixture.time(3)), in: assigned)?.field
+                == "to_programme")
+        #expect(
+            C.rejection(.transfer(toProgramme: "SP", reason: " ", at: Fixture.time(3)), in: assigned)?.field == "reason"
+        )
+        #expect(
+            C.rejection(.escalate(toArea: "D-01", reason: "x", at: Fixture.time(3)), in: assigned)?.field == "to_area")
+        #expect(
+            C.rejection(.resolve(outcome: .upheld, actionsTaken: "", at: Fixture.time(3)), in: assigned)?.field
+                == "actions_taken")
+    }
+
+    @Test func transferKeepsTheComplaintAssignedToTheNewProgramme() throws {
+        let (state, events) = try C.run([
+            .lodge(Fixture.complaint()), .acknowledge(at: Fixture.time(1)),
+            .assign(programme: "CCT", officer: "officer-3", at: Fixture.time(2)),
+            .transfer(toProgramme: "SP", reason: "Social pension matter", at: Fixture.time(3)),
+        ])
+        #expect(state?.status == .assigned && state?.programme == "SP" && state?.officer == nil)
+        #expect(state?.transferCount == 1)
+        #expect(events.last?.payload["from_programme"] == "CCT")
+    }
+
+    @Test func reopeningAfterANotSatisfiedCloseAsksForAnAppeal() throws {
+        let closed = try C.run([
+            .lodge(Fixture.complaint()), .acknowledge(at: Fixture.time(1)),
+            .assign(programme: "CCT", officer: nil, at: Fixture.time(2)),
+            .resolve(outcome: .notUpheld, actionsTaken: "Criteria explained.", at: Fixture.time(3)),
+            .notifyComplainant(method: .phone, at: Fixture.time(4)),
+            .close(satisfaction: .notSatisfied, at: Fixture.time(5)),
+        ]).state
+        let late = C.rejection(.reopen(reason: "Disagrees", withinAppealWindow: false, at: Fixture.time(6)), in: closed)
+        #expect(late?.field == "within_appeal_window" && late?.currentState == "closed")
+
+        let (reopened, events) = try C.run(
+            [.reopen(reason: "Disagrees", withinAppealWindow: true, at: Fixture.time(6))], from: closed)
+        #expect(events == [.reopened(reason: "Disagrees", opensAppeal: true, at: Fixture.time(6))])
+        #expect(reopened?.status == .assigned && reopened?.appealRequested == true && reopened?.reopenCount == 1)
+        #expect(reopened?.redressOutcome == nil && reopened?.closedAt == nil && reopened?.satisfaction == nil)
+    }
+
+    @Test func reopeningBeforeCloseNeedsNoWindowAndOpensNoAppeal() throws {
+        let resolved = try C.run([
+            .lodge(Fixture.complaint()), .acknowledge(at: Fixture.time(1)),
+            .assign(programme: "CCT", officer: nil, at: Fixture.time(2)),
+            .resolve(outcome: .partlyUpheld, actionsTaken: "Half paid.", at: Fixture.time(3)),
+        ]).state
+        let events = try C.run(
+            [.reopen(reason: "Finding was wrong", withinAppealWindow: false, at: Fixture.time(4))], from: resolved
+        ).events
+        #expect(events == [.reopened(reason: "Finding was wrong", opensAppeal: false, at: Fixture.time(4))])
+    }
+
+    @Test func outOfScopeRecordsWhereItBelongs() throws {
+        let (state, events) = try C.run([
+            .lodge(Fixture.complaint()),
+            .rejectOutOfScope(redirectTo: "Land registry", reason: nil, at: Fixture.time(1)),
+        ])
+        #expect(state?.status == .rejectedOutOfScope && state?.redirectTo == "Land registry")
+        #expect(events.last?.payload == ["redirect_to": "Land registry", "at": .string(Fixture.time(1).rfc3339)])
+    }
+
+    @Test func lodgedPayloadGroupsThePersonalDetails() throws {
+        let event = try #require(try C.run([.lodge(Fixture.complaint())]).events.first)
+        #expect(event.eventType == "ComplaintLodged" && event.schemaVersion == 1)
+        #expect(
+            event.payload == [
+                "channel": "walk_in", "category": "payment_delay", "description": "The March payment has not arrived.",
+                "area": "D-01", "office": "OFF-001", "anonymous": false, "contact_preference": "sms",
+                "sensitive": false, "at": .string(Fixture.time(0).rfc3339),
+                "complainant": ["name": "Amina Diallo", "phone": "+221 77 000 00 00", "national_id": "SN-123"],
+            ])
+        #expect(try event.roundTripped() == event)
+        let anonymous = try #require(
+            try C.run([.lodge(Fixture.complaint(complainant: .anonymous, contact: .none))]).events.first)
+        #expect(anonymous.payload["complainant"] == nil && anonymous.payload["anonymous"] == true)
+        #expect(try anonymous.roundTripped() == anonymous)
+    }
+
+    @Test func decodeRefusesUnknownTypesAndBadPayloads() throws {
+        let good = try #require(try C.run([.lodge(Fixture.complaint())]).events.first).payload
+        func error(_ type: String, _ version: Int32, _ payload: JSONValue) -> EventPayloadError? {
+            do {
+                _ = try C.Event.decode(type: type, schemaVersion: version, payload: payload)
+                return nil
+            } catch {
+                return error as? EventPayloadError
+            }
+        }
+        #expect(error("ComplaintLodged", 1, good) == nil)
+        #expect(
+            error("ReferralCreated", 1, good)?.reason.hasPrefix("is not an event type of a complaint stream") == true)
+        #expect(error("ComplaintLodged", 2, good)?.reason == "schema version 2 is not supported (known: 1)")
+        #expect(error("ComplaintLodged", 1, "text")?.reason == "must be a JSON object")
+        guard case .object(var members) = good else { return }
+        members["channel"] = "fax"
+        let channel = error("ComplaintLodged", 1, .object(members))
+        #expect(channel?.field == "channel")
+        #expect(
+            channel?.description.contains("walk_in, hotline, sms, web, mobile_unit, letter, community_meeting") == true)
+        members["channel"] = "web"
+        members["complainant"] = ["phone": 5]
+        #expect(error("ComplaintLodged", 1, .object(members))?.field == "complainant.phone")
+        members["complainant"] = nil
+        #expect(error("ComplaintLodged", 1, .object(members))?.field == "complainant")
+        #expect(error("ComplaintAcknowledged", 1, ["at": "yesterday"])?.field == "at")
+        #expect(error("ComplaintAcknowledged", 1, [:])?.reason == "is missing")
+    }
+}
