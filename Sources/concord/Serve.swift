@@ -57,7 +57,12 @@ func failing<T>(_ body: () async throws -> T) async throws -> T {
     do {
         return try await body()
     } catch let error as PSQLError {
-        throw ValidationFailure(message: "database: " + (error.serverInfo?[.message] ?? "\(error.code)"))
+        guard let message = error.serverInfo?[.message] else {
+            throw ValidationFailure(message: "cannot reach PostgreSQL (\(error.code)): is it running, is DATABASE_URL right?")
+        }
+        throw ValidationFailure(message: "database: " + message)
+    } catch where String(describing: type(of: error)).contains("ConnectionPool") {
+        throw ValidationFailure(message: "cannot reach PostgreSQL: is it running, is DATABASE_URL right?")
     } catch let error as PostgresTransactionError {
         throw ValidationFailure(message: "database: \(String(reflecting: error))")
     } catch let error as CustomStringConvertible & Error {
