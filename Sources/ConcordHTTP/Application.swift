@@ -10,11 +10,18 @@ public struct AppContext: Sendable {
     public var client: PostgresClient
     public var store: EventStore
     public var migrator: Migrator
+    public var tokens: TokenStore
+    /// Public tracking lookups per client address per minute.
+    public var trackingLimit: Int
 
-    public init(client: PostgresClient, store: EventStore, migrator: Migrator) {
+    public init(
+        client: PostgresClient, store: EventStore, migrator: Migrator, tokens: TokenStore, trackingLimit: Int = 60
+    ) {
         self.client = client
         self.store = store
         self.migrator = migrator
+        self.tokens = tokens
+        self.trackingLimit = trackingLimit
     }
 }
 
@@ -23,9 +30,24 @@ public struct AppContext: Sendable {
 public func buildApplication(
     _ context: AppContext, host: String = "127.0.0.1", port: Int = 8080, logger: Logger
 ) -> some ApplicationProtocol {
-    let router = Router()
+    let router = Router(context: ConcordRequestContext.self)
     router.add(middleware: RequestLogMiddleware())
+    router.add(middleware: AuthenticationMiddleware(tokens: context.tokens))
     HealthController(context: context).addRoutes(to: router)
+    CaseController(
+        repository: CaseRepository<Complaint>(store: context.store), collection: "complaints", creation: .lodge,
+        trackingKind: .complaint
+    ).addRoutes(to: router)
+    CaseController(
+        repository: CaseRepository<Appeal>(store: context.store), collection: "appeals", creation: .lodge,
+        trackingKind: .appeal
+    ).addRoutes(to: router)
+    CaseController(
+        repository: CaseRepository<Referral>(store: context.store), collection: "referrals", creation: .create,
+        trackingKind: .referral
+    ).addRoutes(to: router)
+    TrackingController(store: context.store, limiter: RateLimiter(capacity: context.trackingLimit)).addRoutes(
+        to: router)
     return Application(
         router: router,
         configuration: .init(address: .hostname(host, port: port), serverName: "concord"),
@@ -37,7 +59,7 @@ public func buildApplication(
 struct HealthController: Sendable {
     let context: AppContext
 
-    func addRoutes(to router: Router<BasicRequestContext>) {
+    func addRoutes(to router: Router<ConcordRequestContext>) {
         router.get("healthz") { _, _ in "ok\n" }
         router.get("readyz") { _, _ -> Response in
             guard await self.context.migrator.isCurrent(self.context.client) else {

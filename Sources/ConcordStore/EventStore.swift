@@ -61,8 +61,13 @@ public final class EventStore: Service, Sendable {
     ///
     /// With an `idempotencyKey` already stored, returns the original result (`replayed`) and writes nothing; the
     /// same key with a different stream or different events is refused with `idempotencyKeyReused`.
+    ///
+    /// `requestDigest` replaces the default digest (of stream and events) when the caller identifies a request by
+    /// something else, such as an HTTP request's method, path and body: a retry then matches even though the events
+    /// it would produce differ (their time, say).
     public func append(
-        to stream: StreamName, expectedVersion: ExpectedVersion, events: [EventData], idempotencyKey: String? = nil
+        to stream: StreamName, expectedVersion: ExpectedVersion, events: [EventData], idempotencyKey: String? = nil,
+        requestDigest: [UInt8]? = nil
     ) async throws -> AppendResult {
         guard !events.isEmpty else {
             throw EventStoreError(.invalidAppend, "an append needs at least one event", stream: stream)
@@ -75,7 +80,7 @@ public final class EventStore: Service, Sendable {
             throw EventStoreError(
                 .invalidAppend, "an exact expected version starts at 1; use noStream for a new stream")
         }
-        let digest = Self.digest(stream: stream, events: events)
+        let digest = requestDigest ?? Self.digest(stream: stream, events: events)
         return try await withCheckedThrowingContinuation { continuation in
             let request = AppendRequest(
                 stream: stream, expectedVersion: expectedVersion, events: events, idempotencyKey: idempotencyKey,
@@ -199,6 +204,25 @@ public final class EventStore: Service, Sendable {
             return (position, Array(buffer: hash))
         }
         return (0, EventChain.genesisHash)
+    }
+
+    /// The stored result and request digest of an append made with `idempotencyKey`, if there was one.
+    public func idempotentAppend(forKey idempotencyKey: String) async throws -> (digest: [UInt8], result: AppendResult)?
+    {
+        let rows = try await self.client.query(
+            """
+            SELECT request_digest, stream_type, stream_id, first_position, last_position, first_version, last_version
+            FROM append_idempotency WHERE idempotency_key = \(idempotencyKey)
+            """, logger: self.logger)
+        for try await (digest, type, id, firstPosition, lastPosition, firstVersion, lastVersion) in rows.decode(
+            (ByteBuffer, String, String, Int64, Int64, Int64, Int64).self)
+        {
+            let result = AppendResult(
+                stream: StreamName(type: type, id: id), firstPosition: firstPosition, lastPosition: lastPosition,
+                firstVersion: firstVersion, lastVersion: lastVersion, replayed: true)
+            return (Array(buffer: digest), result)
+        }
+        return nil
     }
 
     /// The current version of a stream: 0 when it has no events.

@@ -26,7 +26,9 @@ struct Serve: AsyncParsableCommand {
         let client = PostgresClient(configuration: bootstrap.settings.service, backgroundLogger: logger)
         let store = EventStore(client: client, logger: logger)
         let app = buildApplication(
-            AppContext(client: client, store: store, migrator: migrator), host: self.host, port: self.port,
+            AppContext(
+                client: client, store: store, migrator: migrator, tokens: TokenStore(client: client, logger: logger)),
+            host: self.host, port: self.port,
             logger: logger)
         try await app.runService()
     }

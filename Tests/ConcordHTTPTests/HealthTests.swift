@@ -8,13 +8,14 @@ import PostgresNIO
 import Testing
 
 func withApplication(
-    settings: DatabaseSettings, _ body: @Sendable (any TestClientProtocol) async throws -> Void
+    settings: DatabaseSettings, trackingLimit: Int = 60, _ body: @Sendable (any TestClientProtocol) async throws -> Void
 ) async throws {
     let logger = TestDatabases.logger
     let client = PostgresClient(configuration: settings.service, backgroundLogger: logger)
     let context = AppContext(
         client: client, store: EventStore(client: client, logger: logger),
-        migrator: Migrator(migrations: try Migration.bundled(), logger: logger))
+        migrator: Migrator(migrations: try Migration.bundled(), logger: logger),
+        tokens: TokenStore(client: client, logger: logger), trackingLimit: trackingLimit)
     // A real listening socket and a real HTTP client: the boundary is tested as it is crossed in production.
     try await buildApplication(context, port: 0, logger: logger).test(.live, body)
 }

@@ -1,0 +1,165 @@
+import ConcordCore
+import ConcordStore
+import Foundation
+import Hummingbird
+
+/// The routes of one stream kind (complaints, appeals or referrals): create with POST on the collection, each
+/// command a POST on the case, GET a case. The same code serves the three kinds.
+struct CaseController<Machine: HasParties & CommandRequestDecoding & StateViews>: Sendable {
+    let repository: CaseRepository<Machine>
+    /// `complaints`, `appeals`, `referrals`.
+    let collection: String
+    let creation: Machine.CommandName
+    let trackingKind: TrackingCode.Kind
+
+    func addRoutes(to router: Router<ConcordRequestContext>) {
+        let group = router.group(RouterPath("v1/\(self.collection)"))
+        group.post { request, context in try await self.create(request, context: context) }
+        group.get(":id") { request, context in try await self.show(request, context: context) }
+        group.post(":id/:command") { request, context in try await self.command(request, context: context) }
+    }
+
+    func create(_ request: Request, context: ConcordRequestContext) async throws -> Response {
+        let principal = try context.requirePrincipal()
+        let (bytes, body) = try await RequestBody.json(request, context: context)
+        let command = try Self.decode(self.creation, body: body)
+        guard AccessPolicy.canCreate(principal, author: Machine.author(of: command)) else {
+            throw Problem(
+                status: .unprocessableContent, title: "Not yours to create",
+                detail:
+                    "a \(principal.role.rawValue) token scoped to \(principal.scope ?? "nothing") cannot create this",
+                field: Machine.streamType == "referral" ? "source" : "office")
+        }
+        let key = try Self.idempotencyKey(request)
+        let digest = RequestBody.digest(request, principal: principal, body: bytes)
+        let metadata = Self.metadata(principal, key: key)
+        let (id, outcome) = try await Problem.mapping {
+            try await self.repository.create(
+                newID: {
+                    var random = SystemRandomNumberGenerator()
+                    return TrackingCode.generate(kind: self.trackingKind, using: &random).text
+                }, idempotencyKey: key,
+                requestDigest: digest, metadata: metadata, command: { _ in command })
+        }
+        var response = try self.render(id: id, outcome.loaded, principal: principal, status: .created)
+        response.headers[.location] = "/v1/\(self.collection)/\(id)"
+        return response
+    }
+
+    func command(_ request: Request, context: ConcordRequestContext) async throws -> Response {
+        let principal = try context.requirePrincipal()
+        let id = try context.parameters.require("id")
+        let name = try context.parameters.require("command")
+        guard let commandName = Machine.commandName(name), commandName != self.creation else {
+            throw Problem(
+                status: .notFound, title: "No such command", detail: "a \(Machine.streamType) has no command '\(name)'")
+        }
+        let (bytes, body) = try await RequestBody.json(request, context: context)
+        let at = Timestamp.now()
+        let command = try Self.decode(commandName, body: body, at: at)
+        let current = try await self.readable(id, principal: principal)
+        guard AccessPolicy.canAct(principal, command: name, Machine.parties(current)) else {
+            throw Problem(
+                status: .forbidden, title: "Not allowed",
+                detail: "a \(principal.role.rawValue) token may not send '\(name)' to this \(Machine.streamType)")
+        }
+        let key = try Self.idempotencyKey(request)
+        let ifMatch = try Self.ifMatch(request)
+        let outcome = try await Problem.mapping {
+            try await self.repository.handle(
+                id, ifMatch: ifMatch, idempotencyKey: key,
+                requestDigest: RequestBody.digest(request, principal: principal, body: bytes),
+                metadata: Self.metadata(principal, key: key), command: { _ in command })
+        }
+        return try self.render(id: id, outcome.loaded, principal: principal, status: .ok)
+    }
+
+    func show(_ request: Request, context: ConcordRequestContext) async throws -> Response {
+        let principal = try context.requirePrincipal()
+        let id = try context.parameters.require("id")
+        _ = try await self.readable(id, principal: principal)
+        let loaded = try await self.repository.load(id)
+        return try self.render(id: id, loaded, principal: principal, status: .ok)
+    }
+
+    /// The case's state if it exists and `principal` may read it; 404 otherwise (existence does not leak).
+    private func readable(_ id: String, principal: Principal) async throws -> Machine.State {
+        guard let state = try await self.repository.load(id).state,
+            AccessPolicy.canRead(principal, Machine.parties(state))
+        else {
+            throw Problem(
+                status: .notFound, title: "Not found", detail: "no \(Machine.streamType) \(id) that you can see")
+        }
+        return state
+    }
+
+    private func render(
+        id: String, _ loaded: CaseRepository<Machine>.Loaded, principal: Principal, status: HTTPResponse.Status
+    )
+        throws -> Response
+    {
+        guard let state = loaded.state else {
+            throw Problem(status: .notFound, title: "Not found", detail: "no \(Machine.streamType) \(id)")
+        }
+        let history: [JSONValue] = loaded.events.map { event in
+            .object([
+                "position": .integer(event.position), "version": .integer(event.streamVersion),
+                "type": .string(event.type), "recorded_at": .string(event.recordedAt.rfc3339),
+                "actor": event.metadata.actor.map(JSONValue.string) ?? .null,
+                "role": event.metadata.role.map(JSONValue.string) ?? .null,
+            ])
+        }
+        let body: JSONValue = [
+            "id": .string(id), "version": .integer(loaded.version), Machine.streamType: Machine.view(state),
+            "events": .array(history),
+        ]
+        var response = JSONResponse.make(body, status: status)
+        response.headers[.eTag] = "\"\(loaded.version)\""
+        return response
+    }
+
+    static func decode(_ name: Machine.CommandName, body: JSONValue, at: Timestamp = .now()) throws -> Machine.Command {
+        do {
+            return try Machine.command(name, body: body, at: at)
+        } catch {
+            throw Problem(invalidBody: error)
+        }
+    }
+
+    static func metadata(_ principal: Principal, key: String?) -> EventMetadata {
+        EventMetadata(
+            actor: principal.metadataActor, role: principal.role.rawValue, scope: principal.scope, idempotencyKey: key)
+    }
+
+    static func idempotencyKey(_ request: Request) throws -> String? {
+        guard let key = request.headers.first(where: { $0.name.canonicalName == "idempotency-key" })?.value else {
+            return nil
+        }
+        guard (1...200).contains(key.utf8.count) else {
+            throw Problem(
+                status: .badRequest, title: "Bad Idempotency-Key", detail: "an Idempotency-Key has 1 to 200 characters",
+                field: "Idempotency-Key")
+        }
+        return key
+    }
+
+    /// `If-Match: "3"` (or `3`): the version the caller acted on.
+    static func ifMatch(_ request: Request) throws -> Int64? {
+        guard let header = request.headers[.ifMatch] else { return nil }
+        let trimmed = header.trimmingCharacters(in: CharacterSet(charactersIn: "\" W/"))
+        guard let version = Int64(trimmed), version >= 0 else {
+            throw Problem(
+                status: .badRequest, title: "Bad If-Match", detail: "If-Match takes the ETag of the case, e.g. \"3\"",
+                field: "If-Match")
+        }
+        return version
+    }
+}
+
+enum JSONResponse {
+    static func make(_ value: JSONValue, status: HTTPResponse.Status) -> Response {
+        Response(
+            status: status, headers: [.contentType: "application/json"],
+            body: .init(byteBuffer: ByteBuffer(bytes: CanonicalJSON.encode(value))))
+    }
+}

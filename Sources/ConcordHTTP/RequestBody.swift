@@ -1,0 +1,41 @@
+import ConcordCore
+import Crypto
+import Hummingbird
+
+/// Reading a JSON command body: size limit, media type, strict JSON (no fractional numbers, no duplicate keys).
+enum RequestBody {
+    static let limit = 64 * 1024
+
+    /// The body's bytes and its JSON, or the problem to answer.
+    static func json(
+        _ request: Request, context: ConcordRequestContext
+    ) async throws -> (bytes: [UInt8], value: JSONValue) {
+        if let type = request.headers[.contentType], !type.lowercased().hasPrefix("application/json") {
+            throw Problem(
+                status: .unsupportedMediaType, title: "Unsupported media type",
+                detail: "send the body as application/json, not \(type)")
+        }
+        let buffer: ByteBuffer
+        do {
+            buffer = try await request.body.collect(upTo: Self.limit)
+        } catch {
+            throw Problem(
+                status: .contentTooLarge, title: "Body too large",
+                detail: "a request body may hold at most \(Self.limit) bytes")
+        }
+        let bytes = Array(buffer: buffer)
+        do {
+            return (bytes, try JSONParser.parse(bytes))
+        } catch {
+            throw Problem(status: .badRequest, title: "Malformed JSON", detail: error.description, field: "")
+        }
+    }
+
+    /// What identifies a request for idempotency: who sent it, where, and what.
+    static func digest(_ request: Request, principal: Principal, body: [UInt8]) -> [UInt8] {
+        var hasher = SHA256()
+        hasher.update(data: Array("\(request.method) \(request.uri.path)\n\(principal.tokenID)\n".utf8))
+        hasher.update(data: body)
+        return Array(hasher.finalize())
+    }
+}

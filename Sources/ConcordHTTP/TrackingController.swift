@@ -1,0 +1,78 @@
+import ConcordCore
+import ConcordStore
+import Hummingbird
+import Synchronization
+
+/// `GET /v1/track/{code}`: no login; kind, status, dates and next step only. A mistyped code (its check character
+/// does not match) is told apart from one that is well formed but unknown. Rate-limited per client address.
+struct TrackingController: Sendable {
+    let store: EventStore
+    let limiter: RateLimiter
+
+    func addRoutes(to router: Router<ConcordRequestContext>) {
+        router.get("v1/track/:code") { request, context in try await self.track(request, context: context) }
+    }
+
+    func track(_ request: Request, context: ConcordRequestContext) async throws -> Response {
+        let client = context.remoteAddress?.ipAddress ?? "unknown"
+        guard self.limiter.allow(client) else {
+            var response = Problem(
+                status: .tooManyRequests, title: "Too many requests",
+                detail: "at most \(self.limiter.capacity) lookups per minute from one address"
+            ).response()
+            response.headers[.retryAfter] = "60"
+            return response
+        }
+        let text = try context.parameters.require("code")
+        let code: TrackingCode
+        switch TrackingCode.parse(text) {
+        case .success(let parsed): code = parsed
+        case .failure(.checkFailed):
+            throw Problem(
+                status: .badRequest, title: "Mistyped tracking code",
+                detail: "this tracking code has a typo: check each character and try again", field: "code")
+        case .failure(let error):
+            throw Problem(status: .badRequest, title: "Not a tracking code", detail: error.description, field: "code")
+        }
+        let body: JSONValue?
+        switch code.kind {
+        case .complaint: body = try await Self.view(CaseRepository<Complaint>(store: self.store), code.text)
+        case .appeal: body = try await Self.view(CaseRepository<Appeal>(store: self.store), code.text)
+        case .referral: body = try await Self.view(CaseRepository<Referral>(store: self.store), code.text)
+        }
+        guard let body else {
+            throw Problem(
+                status: .notFound, title: "Unknown tracking code", detail: "no case has the code \(code.text)")
+        }
+        return JSONResponse.make(body, status: .ok)
+    }
+
+    static func view<Machine: StateViews>(
+        _ repository: CaseRepository<Machine>, _ id: String
+    ) async throws -> JSONValue? {
+        guard let state = try await repository.load(id).state else { return nil }
+        guard case .object(var members) = Machine.trackingView(state) else { return nil }
+        members["code"] = .string(id)
+        return .object(members)
+    }
+}
+
+/// A fixed-window limiter: at most `capacity` requests per client per minute. In memory, per process.
+final class RateLimiter: Sendable {
+    let capacity: Int
+    private let windows = Mutex<[String: (minute: Int64, count: Int)]>([:])
+
+    init(capacity: Int) {
+        self.capacity = capacity
+    }
+
+    func allow(_ client: String, now: Timestamp = .now()) -> Bool {
+        let minute = now.microsecondsSinceEpoch / 60_000_000
+        return self.windows.withLock { windows in
+            if windows.count > 100_000 { windows = windows.filter { $0.value.minute == minute } }
+            let earlier = windows[client].flatMap { $0.minute == minute ? $0.count : nil } ?? 0
+            windows[client] = (minute, earlier + 1)
+            return earlier + 1 <= self.capacity
+        }
+    }
+}

@@ -1,0 +1,131 @@
+import ConcordCore
+import Foundation
+import Logging
+
+/// Loads a complaint, appeal or referral from its stream and runs commands on it: load, decide, append with the
+/// loaded version as the expected one. A concurrent change between load and append is retried (unless the caller
+/// named the version it expects, `If-Match`), so concurrent commands on one stream apply one after the other.
+public struct CaseRepository<Machine: StateMachine>: Sendable {
+    public let store: EventStore
+
+    public init(store: EventStore) {
+        self.store = store
+    }
+
+    /// A stream's state as of a version, with the events that built it.
+    public struct Loaded: Sendable {
+        public var state: Machine.State?
+        public var version: Int64
+        public var events: [RecordedEvent]
+    }
+
+    /// What `handle` did.
+    public struct Outcome: Sendable {
+        public var loaded: Loaded
+        /// True when the answer repeats an earlier request with the same idempotency key; nothing was written now.
+        public var replayed: Bool
+    }
+
+    /// Why `handle` refused, besides the domain's `Rejection` (which it throws as is).
+    public enum Refusal: Error, Sendable, Equatable {
+        /// `If-Match` named another version than the stream's current one.
+        case versionMismatch(current: Int64)
+        /// The idempotency key was used before for a different request.
+        case idempotencyKeyReused
+        /// The stream changed under us more times than it is worth retrying.
+        case tooBusy
+    }
+
+    public func stream(_ id: String) -> StreamName { StreamName(type: Machine.streamType, id: id) }
+
+    /// The stream's events up to `version` (all when nil), decoded and folded.
+    public func load(_ id: String, upTo version: Int64? = nil) async throws -> Loaded {
+        var events: [RecordedEvent] = []
+        while true {
+            let page = try await self.store.readStream(self.stream(id), from: Int64(events.count) + 1, limit: 1_000)
+            events += page.prefix { version == nil || $0.streamVersion <= version ?? 0 }
+            if page.count < 1_000 || (version.map { Int64(events.count) >= $0 } ?? false) { break }
+        }
+        var state: Machine.State? = nil
+        for event in events {
+            do {
+                state = Machine.evolve(state, try Machine.Event.decode(event))
+            } catch {
+                throw EventStoreError(.corruptEvent, "\(event.type) at position \(event.position): \(error)")
+            }
+        }
+        return Loaded(state: state, version: Int64(events.count), events: events)
+    }
+
+    /// Runs `command` (built from the current state, so that a retry decides on fresh state) on stream `id`.
+    ///
+    /// With `idempotencyKey`, a request already answered returns that answer (the stream as of then) when
+    /// `requestDigest` matches, and `idempotencyKeyReused` otherwise.
+    public func handle(
+        _ id: String, ifMatch: Int64? = nil, idempotencyKey: String? = nil, requestDigest: [UInt8]? = nil,
+        metadata: EventMetadata, command: @Sendable (Machine.State?) -> Machine.Command
+    ) async throws -> Outcome {
+        if let key = idempotencyKey, let earlier = try await self.store.idempotentAppend(forKey: key) {
+            return try await self.replay(earlier, id: id, digest: requestDigest)
+        }
+        for _ in 0..<20 {
+            let loaded = try await self.load(id)
+            if let ifMatch, ifMatch != loaded.version { throw Refusal.versionMismatch(current: loaded.version) }
+            let events = try Machine.decide(command(loaded.state), state: loaded.state).get()
+            do {
+                let result = try await self.store.append(
+                    to: self.stream(id), expectedVersion: loaded.version == 0 ? .noStream : .exact(loaded.version),
+                    events: events.map { $0.eventData(metadata: metadata) }, idempotencyKey: idempotencyKey,
+                    requestDigest: requestDigest)
+                if result.replayed {
+                    return Outcome(loaded: try await self.load(id, upTo: result.lastVersion), replayed: true)
+                }
+                return Outcome(loaded: try await self.load(id, upTo: result.lastVersion), replayed: false)
+            } catch let error as EventStoreError where error.code == .wrongExpectedVersion {
+                if ifMatch != nil { throw Refusal.versionMismatch(current: error.currentVersion ?? 0) }
+                continue  // someone else changed the stream: decide again on what it holds now
+            } catch let error as EventStoreError where error.code == .idempotencyKeyReused {
+                throw Refusal.idempotencyKeyReused
+            }
+        }
+        throw Refusal.tooBusy
+    }
+
+    /// Runs a creation command on a new stream named by `newID` (a fresh tracking code). A retry with the same
+    /// idempotency key answers with the stream the first attempt created; an id that happens to be taken already is
+    /// replaced by another.
+    public func create(
+        newID: @Sendable () -> String, idempotencyKey: String? = nil, requestDigest: [UInt8]? = nil,
+        metadata: EventMetadata, command: @Sendable (Machine.State?) -> Machine.Command
+    ) async throws -> (id: String, outcome: Outcome) {
+        if let key = idempotencyKey, let earlier = try await self.store.idempotentAppend(forKey: key) {
+            let id = earlier.result.stream.id
+            return (id, try await self.replay(earlier, id: id, digest: requestDigest))
+        }
+        for _ in 0..<5 {
+            let id = newID()
+            do {
+                return (
+                    id,
+                    try await self.handle(
+                        id, idempotencyKey: idempotencyKey, requestDigest: requestDigest, metadata: metadata,
+                        command: command)
+                )
+            } catch let rejection as Rejection where rejection.currentState != "none" {
+                continue  // the id was taken
+            }
+        }
+        throw Refusal.tooBusy
+    }
+
+    private func replay(
+        _ earlier: (digest: [UInt8], result: AppendResult), id: String, digest: [UInt8]?
+    ) async throws
+        -> Outcome
+    {
+        guard earlier.result.stream == self.stream(id), digest == nil || digest == earlier.digest else {
+            throw Refusal.idempotencyKeyReused
+        }
+        return Outcome(loaded: try await self.load(id, upTo: earlier.result.lastVersion), replayed: true)
+    }
+}

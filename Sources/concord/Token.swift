@@ -1,0 +1,105 @@
+import ArgumentParser
+import ConcordCore
+import ConcordStore
+import Foundation
+import PostgresNIO
+
+extension Role: ExpressibleByArgument {}
+
+struct Token: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Create, revoke and list the bearer tokens that callers of the HTTP API present.",
+        subcommands: [Create.self, Revoke.self, List.self])
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Create a token and print its secret, once: only its SHA-256 is stored.")
+
+        @Option(help: "What the token may do: \(Role.allCases.map(\.rawValue).joined(separator: ", ")).")
+        var role: Role
+
+        @Option(help: "The office, programme or area code it acts for (office, programme and coordinator only).")
+        var scope: String?
+
+        @Option(help: "A note saying whose token it is.")
+        var label: String?
+
+        func run() async throws {
+            let (role, scope, label) = (self.role, self.scope, self.label)
+            try await failing { try TokenStore.checkScope(scope, for: role) }
+            let (principal, secret) = try await withOwnerTokenStore { store in
+                try await store.create(role: role, scope: scope, label: label)
+            }
+            print("created token \(principal.tokenID) (\(describe(principal)))")
+            print(secret)
+            print("the secret above will not be shown again: store it now")
+        }
+    }
+
+    struct Revoke: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Revoke a token for good: its secret no longer authenticates.")
+
+        @Argument(help: "The token's id, as `concord token list` shows it.")
+        var id: String
+
+        func run() async throws {
+            guard let id = UUID(uuidString: self.id) else {
+                throw ValidationFailure(message: "\(self.id) is not a token id; `concord token list` shows them")
+            }
+            let revoked = try await withOwnerTokenStore { store in try await store.revoke(id) }
+            guard revoked else {
+                throw ValidationFailure(message: "no active token \(id): it does not exist or is already revoked")
+            }
+            print("revoked token \(id)")
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "List every token: id, role, scope, label, created, revoked (never secrets or hashes).")
+
+        func run() async throws {
+            let tokens = try await withOwnerTokenStore { store in try await store.list() }
+            let rows = tokens.map { token in
+                [
+                    token.principal.tokenID.uuidString.lowercased(), token.principal.role.rawValue,
+                    token.principal.scope ?? "-", token.principal.label ?? "-",
+                    token.createdAt.formatted(.iso8601), token.revokedAt?.formatted(.iso8601) ?? "-",
+                ]
+            }
+            print(table(header: ["id", "role", "scope", "label", "created", "revoked"], rows: rows))
+        }
+    }
+}
+
+/// Runs `body` with a token store connected as the owner (only the owner may create and revoke tokens), on a
+/// migrated database; errors become one-line messages and exit status 1.
+private func withOwnerTokenStore<T: Sendable>(_ body: @Sendable (TokenStore) async throws -> T) async throws -> T {
+    let logger = makeLogger("concord")
+    let bootstrap = try await failing { try await DatabaseBootstrap.prepare(logger: logger) }
+    defer { bootstrap.stopClusterIfStarted() }
+    return try await failing {
+        _ = try await bootstrap.migrate(logger: logger)
+        return try await PostgresClient.withRunning(bootstrap.settings.owner, logger: logger) { client in
+            try await body(TokenStore(client: client, logger: logger))
+        }
+    }
+}
+
+private func describe(_ principal: Principal) -> String {
+    var parts = ["role \(principal.role.rawValue)"]
+    if let scope = principal.scope { parts.append("scope \(scope)") }
+    if let label = principal.label { parts.append("label \(label)") }
+    return parts.joined(separator: ", ")
+}
+
+/// Columns padded to their widest cell, two spaces apart.
+private func table(header: [String], rows: [[String]]) -> String {
+    let all = [header] + rows
+    let widths = header.indices.map { column in all.map { $0[column].count }.max() ?? 0 }
+    return all.map { cells in
+        zip(cells, widths).map { cell, width in cell.padding(toLength: width, withPad: " ", startingAt: 0) }
+            .joined(separator: "  ").trimmingCharacters(in: .whitespaces)
+    }.joined(separator: "\n")
+}
