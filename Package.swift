@@ -16,6 +16,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.0"),
         .package(url: "https://github.com/swiftlang/swift-subprocess.git", from: "1.0.0"),
         .package(url: "https://github.com/apple/swift-system.git", from: "1.4.0"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "5.0.0"),
     ],
     targets: [
         // Pure domain: event envelopes, canonical encoding, chain hashing. No I/O.
@@ -48,7 +49,8 @@ let package = Package(
                 "ConcordCore",
                 "ConcordStore",
                 .product(name: "Hummingbird", package: "hummingbird"),
-            ]
+            ],
+            plugins: ["EmbedMigrations"]
         ),
         .executableTarget(
             name: "concord",
@@ -57,6 +59,7 @@ let package = Package(
                 "ConcordStore",
                 "ConcordHTTP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Yams", package: "Yams"),
             ]
         ),
         // Test helpers shared by the integration suites: a migrated template database, one fresh copy per test.

@@ -1,21 +1,32 @@
 import Foundation
 import PackagePlugin
 
-/// Embeds every `sql/NNNN_name.sql` of the package into the target as a generated Swift file.
+/// Embeds files of the package into a target as a generated Swift file, so a deployed binary needs no checkout:
+/// every `sql/NNNN_name.sql` into ConcordStore (`EmbeddedMigrations`), `docs/openapi.yaml` into ConcordHTTP
+/// (`EmbeddedDocuments`).
 @main
 struct EmbedMigrations: BuildToolPlugin {
     func createBuildCommands(context: PluginContext, target: Target) async throws -> [Command] {
-        let directory = context.package.directoryURL.appending(path: "sql")
-        let files = try FileManager.default.contentsOfDirectory(at: directory, includingPropertiesForKeys: nil)
-            .filter { $0.pathExtension == "sql" }
-            .sorted { $0.lastPathComponent < $1.lastPathComponent }
-        let output = context.pluginWorkDirectoryURL.appending(path: "EmbeddedMigrations.swift")
+        let root = context.package.directoryURL
+        let (name, files): (String, [URL])
+        switch target.name {
+        case "ConcordHTTP":
+            name = "EmbeddedDocuments"
+            files = [root.appending(path: "docs/openapi.yaml")]
+        default:
+            name = "EmbeddedMigrations"
+            let directory = root.appending(path: "sql")
+            files = try FileManager.default.contentsOfDirectory(at: directory, includingPropertiesForKeys: nil)
+                .filter { $0.pathExtension == "sql" }
+                .sorted { $0.lastPathComponent < $1.lastPathComponent }
+        }
+        let output = context.pluginWorkDirectoryURL.appending(path: "\(name).swift")
         return [
             .buildCommand(
-                displayName: "Embedding \(files.count) SQL migrations",
+                displayName: "Embedding \(files.count) files as \(name)",
                 executable: try context.tool(named: "EmbedSQL").url,
-                arguments: [output.path] + files.map(\.path),
-                inputFiles: files + [directory],
+                arguments: [output.path, name] + files.map(\.path),
+                inputFiles: files,
                 outputFiles: [output])
         ]
     }

@@ -34,6 +34,7 @@ public func buildApplication(
     router.add(middleware: RequestLogMiddleware())
     router.add(middleware: AuthenticationMiddleware(tokens: context.tokens))
     HealthController(context: context).addRoutes(to: router)
+    DocumentController().addRoutes(to: router)
     CaseController(
         repository: CaseRepository<Complaint>(store: context.store), collection: "complaints", creation: .lodge,
         trackingKind: .complaint
