@@ -32,6 +32,7 @@ public func buildApplication(
 ) -> some ApplicationProtocol {
     let router = Router(context: ConcordRequestContext.self)
     router.add(middleware: RequestLogMiddleware())
+    router.add(middleware: ErrorMiddleware())
     router.add(middleware: AuthenticationMiddleware(tokens: context.tokens))
     HealthController(context: context).addRoutes(to: router)
     DocumentController().addRoutes(to: router)
@@ -63,7 +64,9 @@ struct HealthController: Sendable {
     func addRoutes(to router: Router<ConcordRequestContext>) {
         router.get("healthz") { _, _ in "ok\n" }
         router.get("readyz") { _, _ -> Response in
-            guard await self.context.migrator.isCurrent(self.context.client) else {
+            let (migrator, client) = (self.context.migrator, self.context.client)
+            let current = (try? await withDatabaseDeadline(.seconds(2)) { await migrator.isCurrent(client) }) ?? false
+            guard current else {
                 return Problem(
                     status: .serviceUnavailable, title: "Not ready",
                     detail: "the database is unreachable or its migrations are not current"

@@ -109,13 +109,31 @@ struct CaseController<Machine: HasParties & CommandRequestDecoding & StateViews>
                 "role": event.metadata.role.map(JSONValue.string) ?? .null,
             ])
         }
-        let body: JSONValue = [
+        var body: JSONValue = [
             "id": .string(id), "version": .integer(loaded.version), Machine.streamType: Machine.view(state),
             "events": .array(history),
         ]
+        if let (key, details) = Self.personalDetails(loaded.events, for: principal), case .object(var members) = body {
+            members[key] = details
+            body = .object(members)
+        }
         var response = JSONResponse.make(body, status: status)
         response.headers[.eTag] = "\"\(loaded.version)\""
         return response
+    }
+
+    /// The member of the creating event that holds personal data, by stream type.
+    static var personalKey: String? {
+        ["complaint": "complainant", "appeal": "appellant", "referral": "person"][Machine.streamType]
+    }
+
+    /// The person's details, for the roles that need them to act (the office that tells the complainant, the
+    /// programme that serves the person, admin); coordinators and auditors see the case without them.
+    static func personalDetails(_ events: [RecordedEvent], for principal: Principal) -> (String, JSONValue)? {
+        guard [.office, .programme, .admin].contains(principal.role), let key = Self.personalKey,
+            let details = events.first?.payload[key]
+        else { return nil }
+        return (key, details)
     }
 
     static func decode(_ name: Machine.CommandName, body: JSONValue, at: Timestamp = .now()) throws -> Machine.Command {

@@ -41,9 +41,10 @@ struct AuthenticationMiddleware: RouterMiddleware {
     {
         guard let header = request.headers[.authorization] else { return try await next(request, context) }
         let parts = header.split(separator: " ", maxSplits: 1)
-        guard parts.count == 2, parts[0].lowercased() == "bearer",
-            let principal = try await self.tokens.authenticate(String(parts[1]))
-        else {
+        let secret = parts.count == 2 && parts[0].lowercased() == "bearer" ? String(parts[1]) : ""
+        let tokens = self.tokens
+        let found = try await withDatabaseDeadline { try await tokens.authenticate(secret) }
+        guard let principal = found else {
             throw Problem(
                 status: .unauthorized, title: "Not authenticated",
                 detail: "the API token is unknown, malformed or revoked")

@@ -324,7 +324,8 @@ import Testing
             }
             return Self.mismatch(Complaint.self, step.command, body: .object(body), at: event.at)
         }
-        #expect(failures.isEmpty, "\(failures.prefix(5))")
+        let failuresCount = failures.count
+        #expect(failuresCount == 0, "\(failures.prefix(5))")
         #expect(Set(steps.map { Complaint.name(of: $0.command) }) == Set(Complaint.CommandName.allCases))
     }
 
@@ -334,7 +335,8 @@ import Testing
             guard let event = step.events.first else { return "no event" }
             return Self.mismatch(Appeal.self, step.command, body: Self.withoutAt(event.payload), at: event.at)
         }
-        #expect(failures.isEmpty, "\(failures.prefix(5))")
+        let failuresCount = failures.count
+        #expect(failuresCount == 0, "\(failures.prefix(5))")
         #expect(Set(steps.map { Appeal.name(of: $0.command) }) == Set(Appeal.CommandName.allCases))
     }
 
@@ -344,7 +346,8 @@ import Testing
             guard let event = step.events.first else { return "no event" }
             return Self.mismatch(Referral.self, step.command, body: Self.withoutAt(event.payload), at: event.at)
         }
-        #expect(failures.isEmpty, "\(failures.prefix(5))")
+        let failuresCount = failures.count
+        #expect(failuresCount == 0, "\(failures.prefix(5))")
         #expect(Set(steps.map { Referral.name(of: $0.command) }) == Set(Referral.CommandName.allCases))
     }
 

@@ -15,6 +15,8 @@ struct Tokens {
     var otherOffice: String
     var programme: String
     var otherProgramme: String
+    /// A programme that receives referrals: HEALTH.
+    var receiver: String
     var auditor: String
 
     static func make(_ settings: DatabaseSettings) async throws -> Tokens {
@@ -25,6 +27,7 @@ struct Tokens {
                 otherOffice: try await store.create(role: .office, scope: "OFF-002", label: nil).secret,
                 programme: try await store.create(role: .programme, scope: "CCT", label: nil).secret,
                 otherProgramme: try await store.create(role: .programme, scope: "PENSION", label: nil).secret,
+                receiver: try await store.create(role: .programme, scope: "HEALTH", label: nil).secret,
                 auditor: try await store.create(role: .auditor, scope: nil, label: nil).secret)
         }
     }

@@ -25,7 +25,7 @@ private func withTokenStores<T: Sendable>(
 /// Runs one statement as `configuration`'s role; returns the SQLSTATE it failed with, or nil when it succeeded.
 private func sqlState(of statement: String, as configuration: PostgresClient.Configuration) async throws -> String? {
     do {
-        try await PostgresClient.withRunning(configuration, logger: TestDatabases.logger) { client in
+        _ = try await PostgresClient.withRunning(configuration, logger: TestDatabases.logger) { client in
             try await client.execute(PostgresQuery(unsafeSQL: statement), logger: TestDatabases.logger)
         }
         return nil

@@ -1,0 +1,50 @@
+import ConcordStore
+import Hummingbird
+import Logging
+import PostgresNIO
+
+/// The outermost middleware: every error becomes `application/problem+json`. A database that cannot be reached is
+/// 503 with `Retry-After` (the request changed nothing: no 2xx is sent before a commit); anything else unexpected
+/// is 500, logged without request data.
+struct ErrorMiddleware: RouterMiddleware {
+    typealias Context = ConcordRequestContext
+
+    func handle(
+        _ request: Request, context: Context, next: (Request, Context) async throws -> Response
+    ) async throws
+        -> Response
+    {
+        do {
+            return try await next(request, context)
+        } catch let problem as Problem {
+            return problem.response()
+        } catch let error as any HTTPResponseError {
+            return Problem(status: error.status, title: error.status.reasonPhrase, detail: error.status.reasonPhrase)
+                .response()
+        } catch {
+            if Self.isUnavailable(error) {
+                var response = Problem(
+                    status: .serviceUnavailable, title: "Database unavailable",
+                    detail: "the event log cannot be reached; nothing was changed, try again shortly"
+                ).response()
+                response.headers[.retryAfter] = "5"
+                return response
+            }
+            context.logger.error("unexpected error", metadata: ["error": "\(safeDescription(of: error))"])
+            return Problem(
+                status: .internalServerError, title: "Internal error", detail: "an unexpected error occurred"
+            )
+            .response()
+        }
+    }
+
+    /// Connection failures, a pool that cannot connect, a server shutting down.
+    static func isUnavailable(_ error: any Error) -> Bool {
+        if error is DatabaseTimeout { return true }
+        if let error = error as? PSQLError {
+            guard let state = error.serverInfo?[.sqlState] else { return true }  // no server answer: connection
+            return state.hasPrefix("08") || state.hasPrefix("57P")  // connection exception, operator intervention
+        }
+        return String(describing: type(of: error)).contains("ConnectionPool")
+    }
+}

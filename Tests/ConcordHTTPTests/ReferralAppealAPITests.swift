@@ -1,0 +1,130 @@
+import ConcordCore
+import ConcordHTTP
+import ConcordStore
+import ConcordTestSupport
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import PostgresNIO
+import Testing
+
+let referralBody = """
+    {"source":"CCT","receiver":"HEALTH","person":{"kind":"household","reference":"HH-42","form_fields":{"members":"5"}},
+     "reason":"Child needs a nutrition assessment.","urgency":"priority","referral_type":"health"}
+    """
+
+let appealBody = """
+    {"against":"eligibility","grounds":"The household was wrongly scored.","programme":"CCT","area":"D-01",
+     "office":"OFF-001","anonymous":false,"appellant":{"name":"Amina Diallo"},"contact_preference":"in_person"}
+    """
+
+@Suite struct ReferralAppealAPITests {
+    @Test func aReferralClosesItsLoopOverHTTP() async throws {
+        let settings = try await TestDatabases.shared.freshDatabase()
+        let tokens = try await Tokens.make(settings)
+        try await withApplication(settings: settings) { client in
+            // The cash transfer programme refers a household to health; health acts, the source closes the loop.
+            let created = try await client.send(.post, "/v1/referrals", token: tokens.programme, body: referralBody)
+            #expect(created.status == .created, "\(created.json)")
+            let id = try #require(created["id"]?.stringValue)
+            #expect(id.hasPrefix("R-"))
+            for (token, command, body, status) in [
+                (tokens.receiver, "acknowledge", "{}", "acknowledged"), (tokens.receiver, "accept", "{}", "accepted"),
+                (tokens.receiver, "start_service", "{}", "in_service"),
+                (tokens.receiver, "complete", #"{"outcome":"delivered"}"#, "completed"),
+                (
+                    tokens.receiver, "post_feedback",
+                    #"{"outcome":"Assessed; enrolled in nutrition support.","services_given":["assessment"]}"#,
+                    "feedback_posted"
+                ),
+                (tokens.programme, "acknowledge_feedback", "{}", "loop_closed"),
+            ] {
+                let answer = try await client.send(.post, "/v1/referrals/\(id)/\(command)", token: token, body: body)
+                #expect(answer.status == .ok, "\(command): \(answer.json)")
+                #expect(answer["referral"]?["status"] == .string(status), "\(command): \(answer.json)")
+            }
+            let tracked = try await client.send(.get, "/v1/track/\(id)", token: nil)
+            #expect(tracked["kind"] == "referral")
+            let text = String(decoding: CanonicalJSON.encode(tracked.json), as: UTF8.self)
+            #expect(!text.contains("HH-42") && !text.contains("nutrition"))
+        }
+    }
+
+    @Test func anAppealIsDecidedAndCommunicatedOverHTTP() async throws {
+        let settings = try await TestDatabases.shared.freshDatabase()
+        let tokens = try await Tokens.make(settings)
+        try await withApplication(settings: settings) { client in
+            let lodged = try await client.send(.post, "/v1/appeals", token: tokens.office, body: appealBody)
+            #expect(lodged.status == .created, "\(lodged.json)")
+            let id = try #require(lodged["id"]?.stringValue)
+            for (token, command, body) in [
+                (tokens.programme, "assign", #"{"review_level":"district"}"#),
+                (tokens.programme, "decide", #"{"decision":"overturned","reasoning":"Scoring error confirmed."}"#),
+                (tokens.office, "notify_appellant", #"{"method":"in_person"}"#),
+                (tokens.office, "close", "{}"),
+            ] {
+                let answer = try await client.send(.post, "/v1/appeals/\(id)/\(command)", token: token, body: body)
+                #expect(answer.status == .ok, "\(command): \(answer.json)")
+            }
+            let shown = try await client.send(.get, "/v1/appeals/\(id)", token: tokens.office)
+            #expect(shown["appeal"]?["status"] == "closed")
+        }
+    }
+
+    @Test func personalDetailsAreShownOnlyToRolesThatNeedThem() async throws {
+        let settings = try await TestDatabases.shared.freshDatabase()
+        let tokens = try await Tokens.make(settings)
+        try await withApplication(settings: settings) { client in
+            let lodged = try await client.send(.post, "/v1/complaints", token: tokens.office, body: lodgeBody)
+            let id = try #require(lodged["id"]?.stringValue)
+            let office = try await client.send(.get, "/v1/complaints/\(id)", token: tokens.office)
+            #expect(office["complainant"]?["name"] == "Amina Diallo")
+            let auditor = try await client.send(.get, "/v1/complaints/\(id)", token: tokens.auditor)
+            #expect(auditor.status == .ok)
+            #expect(auditor["complainant"] == nil)
+            #expect(!String(decoding: CanonicalJSON.encode(auditor.json), as: UTF8.self).contains("Amina"))
+        }
+    }
+
+    @Test func concurrentCommandsOnOneComplaintApplyOnce() async throws {
+        let settings = try await TestDatabases.shared.freshDatabase()
+        let tokens = try await Tokens.make(settings)
+        try await withApplication(settings: settings) { client in
+            let lodged = try await client.send(.post, "/v1/complaints", token: tokens.office, body: lodgeBody)
+            let id = try #require(lodged["id"]?.stringValue)
+            // Eight clerks acknowledge at once: exactly one acknowledgement lands, the others are told it is done.
+            let statuses = try await withThrowingTaskGroup(of: HTTPResponse.Status.self) { group in
+                for _ in 0..<8 {
+                    group.addTask {
+                        try await client.send(
+                            .post, "/v1/complaints/\(id)/acknowledge", token: tokens.programme, body: "{}"
+                        ).status
+                    }
+                }
+                return try await group.reduce(into: [HTTPResponse.Status]()) { $0.append($1) }
+            }
+            #expect(statuses.filter { $0 == .ok }.count == 1)
+            #expect(statuses.filter { $0 == .conflict }.count == 7)
+            let shown = try await client.send(.get, "/v1/complaints/\(id)", token: tokens.office)
+            #expect(shown["version"] == 2)
+        }
+    }
+}
+
+@Suite struct UnavailableDatabaseTests {
+    @Test func anUnreachableDatabaseIs503WithRetryAfter() async throws {
+        var settings = try await TestDatabases.shared.freshDatabase()
+        let tokens = try await Tokens.make(settings)
+        settings.service = .init(
+            unixSocketPath: "/nonexistent/.s.PGSQL.5432", username: "concord_service", password: nil, database: "none")
+        settings.service.options.connectTimeout = .seconds(1)
+        try await withApplication(settings: settings) { client in
+            let answer = try await client.send(.get, "/v1/complaints/C-2345-678", token: tokens.office)
+            #expect(answer.status == .serviceUnavailable)
+            #expect(answer.headers[.retryAfter] == "5")
+            #expect(answer.headers[.contentType] == "application/problem+json")
+            #expect(try await client.send(.get, "/readyz", token: nil).status == .serviceUnavailable)
+            #expect(try await client.send(.get, "/healthz", token: nil).status == .ok)
+        }
+    }
+}
