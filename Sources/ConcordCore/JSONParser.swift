@@ -176,6 +176,8 @@ private struct Reader {
                 guard (0xDC00..<0xE000).contains(low) else { throw self.error("unpaired surrogate") }
                 scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
             }
+            // PostgreSQL cannot store U+0000 in text or jsonb: refuse it here, where the field can still be named.
+            guard scalar != 0 else { throw self.error("the NUL character (\\u0000) is not allowed") }
             guard let unicode = Unicode.Scalar(scalar) else { throw self.error("invalid unicode escape") }
             out.append(contentsOf: Array(String(Character(unicode)).utf8))
         default: throw self.error("invalid escape")

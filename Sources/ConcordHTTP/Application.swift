@@ -11,22 +11,27 @@ public struct AppContext: Sendable {
     public var store: EventStore
     public var migrator: Migrator
     public var tokens: TokenStore
+    /// The reference data, loaded from the log and kept current.
+    public var reference: ReferenceFollower
     /// Public tracking lookups per client address per minute.
     public var trackingLimit: Int
 
     public init(
-        client: PostgresClient, store: EventStore, migrator: Migrator, tokens: TokenStore, trackingLimit: Int = 60
+        client: PostgresClient, store: EventStore, migrator: Migrator, tokens: TokenStore, reference: ReferenceFollower,
+        trackingLimit: Int = 60
     ) {
         self.client = client
         self.store = store
         self.migrator = migrator
         self.tokens = tokens
+        self.reference = reference
         self.trackingLimit = trackingLimit
     }
 }
 
-/// Builds the whole service: the router and the services it runs (the PostgreSQL client, then the event store, so
-/// that on shutdown the server stops first, the store drains its pending appends, and the client closes last).
+/// Builds the whole service: the router and the services it runs (the PostgreSQL client, the event store, the
+/// reference data follower; on shutdown the server stops first, the store drains its pending appends, and the
+/// client closes last).
 public func buildApplication(
     _ context: AppContext, host: String = "127.0.0.1", port: Int = 8080, logger: Logger
 ) -> some ApplicationProtocol {
@@ -37,15 +42,18 @@ public func buildApplication(
     HealthController(context: context).addRoutes(to: router)
     DocumentController().addRoutes(to: router)
     CaseController(
-        repository: CaseRepository<Complaint>(store: context.store), collection: "complaints", creation: .lodge,
+        repository: CaseRepository<Complaint>(store: context.store), reference: context.reference,
+        collection: "complaints", creation: .lodge,
         trackingKind: .complaint
     ).addRoutes(to: router)
     CaseController(
-        repository: CaseRepository<Appeal>(store: context.store), collection: "appeals", creation: .lodge,
+        repository: CaseRepository<Appeal>(store: context.store), reference: context.reference, collection: "appeals",
+        creation: .lodge,
         trackingKind: .appeal
     ).addRoutes(to: router)
     CaseController(
-        repository: CaseRepository<Referral>(store: context.store), collection: "referrals", creation: .create,
+        repository: CaseRepository<Referral>(store: context.store), reference: context.reference,
+        collection: "referrals", creation: .create,
         trackingKind: .referral
     ).addRoutes(to: router)
     TrackingController(store: context.store, limiter: RateLimiter(capacity: context.trackingLimit)).addRoutes(
@@ -53,7 +61,7 @@ public func buildApplication(
     return Application(
         router: router,
         configuration: .init(address: .hostname(host, port: port), serverName: "concord"),
-        services: [context.client, context.store],
+        services: [context.client, context.store, context.reference],
         logger: logger)
 }
 
@@ -72,7 +80,9 @@ struct HealthController: Sendable {
                     detail: "the database is unreachable or its migrations are not current"
                 ).response()
             }
-            return Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: "ready\n")))
+            return Response(
+                status: .ok, headers: [.contentType: "text/plain; charset=utf-8"],
+                body: .init(byteBuffer: ByteBuffer(string: "ready\n")))
         }
     }
 }

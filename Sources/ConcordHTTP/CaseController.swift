@@ -5,8 +5,9 @@ import Hummingbird
 
 /// The routes of one stream kind (complaints, appeals or referrals): create with POST on the collection, each
 /// command a POST on the case, GET a case. The same code serves the three kinds.
-struct CaseController<Machine: HasParties & CommandRequestDecoding & StateViews>: Sendable {
+struct CaseController<Machine: HasParties & CommandRequestDecoding & StateViews & NamesReferenceCodes>: Sendable {
     let repository: CaseRepository<Machine>
+    let reference: ReferenceFollower
     /// `complaints`, `appeals`, `referrals`.
     let collection: String
     let creation: Machine.CommandName
@@ -23,6 +24,7 @@ struct CaseController<Machine: HasParties & CommandRequestDecoding & StateViews>
         let principal = try context.requirePrincipal()
         let (bytes, body) = try await RequestBody.json(request, context: context)
         let command = try Self.decode(self.creation, body: body)
+        try await self.checkCodes(in: command)
         guard AccessPolicy.canCreate(principal, author: Machine.author(of: command)) else {
             throw Problem(
                 status: .unprocessableContent, title: "Not yours to create",
@@ -57,6 +59,7 @@ struct CaseController<Machine: HasParties & CommandRequestDecoding & StateViews>
         let (bytes, body) = try await RequestBody.json(request, context: context)
         let at = Timestamp.now()
         let command = try Self.decode(commandName, body: body, at: at)
+        try await self.checkCodes(in: command)
         let current = try await self.readable(id, principal: principal)
         guard AccessPolicy.canAct(principal, command: name, Machine.parties(current)) else {
             throw Problem(
@@ -80,6 +83,34 @@ struct CaseController<Machine: HasParties & CommandRequestDecoding & StateViews>
         _ = try await self.readable(id, principal: principal)
         let loaded = try await self.repository.load(id)
         return try self.render(id: id, loaded, principal: principal, status: .ok)
+    }
+
+    /// 422 naming every programme, office or area code in `command` that the reference data does not define.
+    private func checkCodes(in command: Machine.Command) async throws {
+        let reference = self.reference
+        try await withDatabaseDeadline { await reference.ready() }
+        let catalog = reference.data.catalog
+        let unknown = Machine.namedCodes(in: command).filter { !catalog.knows($0) }
+        guard let first = unknown.first else { return }
+        var problem = Problem(
+            status: .unprocessableContent, title: "Unknown reference code",
+            detail: unknown.map { "\($0.field): no \(Self.describe($0.kind)) has the code \($0.code)" }.joined(
+                separator: "; "),
+            field: first.field)
+        problem.errors = unknown.map {
+            .init(field: $0.field, reason: "no \(Self.describe($0.kind)) has the code \($0.code)")
+        }
+        throw problem
+    }
+
+    static func describe(_ kind: NamedCode.Kind) -> String {
+        switch kind {
+        case .programme: "programme"
+        case .office: "office"
+        case .area: "area"
+        case .officeOrProgramme: "office or programme"
+        case .programmeOrService: "programme or service"
+        }
     }
 
     /// The case's state if it exists and `principal` may read it; 404 otherwise (existence does not leak).

@@ -256,6 +256,16 @@ public final class EventStore: Service, Sendable {
                 logger: self.logger))
     }
 
+    /// Events of streams of type `streamType` after `position` in log order, at most `limit`.
+    public func readAll(after position: Int64, streamType: String, limit: Int = 1_000) async throws -> [RecordedEvent] {
+        try await self.decode(
+            self.client.query(
+                """
+                SELECT canonical, hash FROM events WHERE stream_type = \(streamType) AND position > \(position)
+                ORDER BY position LIMIT \(limit)
+                """, logger: self.logger))
+    }
+
     private func decode(_ rows: PostgresRowSequence) async throws -> [RecordedEvent] {
         var events: [RecordedEvent] = []
         for try await (canonical, hash) in rows.decode((ByteBuffer, ByteBuffer).self) {

@@ -27,7 +27,8 @@ struct Serve: AsyncParsableCommand {
         let store = EventStore(client: client, logger: logger)
         let app = buildApplication(
             AppContext(
-                client: client, store: store, migrator: migrator, tokens: TokenStore(client: client, logger: logger)),
+                client: client, store: store, migrator: migrator, tokens: TokenStore(client: client, logger: logger),
+                reference: ReferenceFollower(store: store, logger: logger)),
             host: self.host, port: self.port,
             logger: logger)
         try await app.runService()
@@ -60,10 +61,11 @@ func failing<T>(_ body: () async throws -> T) async throws -> T {
         return try await body()
     } catch let error as PSQLError {
         guard let message = error.serverInfo?[.message] else {
-            throw ValidationFailure(message: "cannot reach PostgreSQL (\(error.code)): is it running, is DATABASE_URL right?")
+            throw ValidationFailure(
+                message: "cannot reach PostgreSQL (\(error.code)): is it running, is DATABASE_URL right?")
         }
         throw ValidationFailure(message: "database: " + message)
-    } catch where String(describing: type(of: error)).contains("ConnectionPool") {
+    } catch  where String(describing: type(of: error)).contains("ConnectionPool") {
         throw ValidationFailure(message: "cannot reach PostgreSQL: is it running, is DATABASE_URL right?")
     } catch let error as PostgresTransactionError {
         throw ValidationFailure(message: "database: \(String(reflecting: error))")

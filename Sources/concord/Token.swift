@@ -30,7 +30,7 @@ struct Token: AsyncParsableCommand {
             let (principal, secret) = try await withOwnerTokenStore { store in
                 try await store.create(role: role, scope: scope, label: label)
             }
-            print("created token \(principal.tokenID) (\(describe(principal)))")
+            print("created token \(principal.tokenID.uuidString.lowercased()) (\(describe(principal)))")
             print(secret)
             print("the secret above will not be shown again: store it now")
         }
@@ -49,9 +49,10 @@ struct Token: AsyncParsableCommand {
             }
             let revoked = try await withOwnerTokenStore { store in try await store.revoke(id) }
             guard revoked else {
-                throw ValidationFailure(message: "no active token \(id): it does not exist or is already revoked")
+                throw ValidationFailure(
+                    message: "no active token \(self.id): it does not exist or is already revoked")
             }
-            print("revoked token \(id)")
+            print("revoked token \(id.uuidString.lowercased())")
         }
     }
 

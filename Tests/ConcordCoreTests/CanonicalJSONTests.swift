@@ -15,7 +15,7 @@ struct SplitMix64: RandomNumberGenerator {
 }
 
 enum RandomJSON {
-    static let alphabet: [Character] = Array("aZ09 \"\\/\n\t\u{0}\u{1F}é—😀{}[],:")
+    static let alphabet: [Character] = Array("aZ09 \"\\/\n\t\u{1}\u{1F}é—😀{}[],:")
 
     static func string(_ rng: inout SplitMix64) -> String {
         String((0..<Int.random(in: 0...8, using: &rng)).map { _ in alphabet.randomElement(using: &rng)! })
@@ -72,7 +72,7 @@ enum RandomJSON {
 
     @Test(arguments: [
         "1.5", "1e3", "01", "[1,]", "{\"a\":1,\"a\":2}", "\"\\x\"", "\"\u{1}\"", "tru", "[1] x", "\"\\ud800\"",
-        "99999999999999999999", "",
+        "99999999999999999999", "", "\"a\\u0000b\"",
     ])
     func parserRefusesInvalidInput(_ text: String) {
         #expect(throws: JSONParseError.self) { try JSONParser.parse(Array(text.utf8)) }

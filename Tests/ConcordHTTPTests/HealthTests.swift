@@ -1,3 +1,4 @@
+import ConcordCore
 import ConcordHTTP
 import ConcordStore
 import ConcordTestSupport
@@ -7,15 +8,30 @@ import HummingbirdTesting
 import PostgresNIO
 import Testing
 
+/// The demo reference data of `deploy/demo-reference.json` (programmes CCT, PENSION, HEALTH, ...; offices OFF-001...).
+let demoReference: URL = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent().appendingPathComponent("deploy/demo-reference.json")
+
+/// Runs the application on a real port over `settings`' database, with the demo reference data imported first.
 func withApplication(
-    settings: DatabaseSettings, trackingLimit: Int = 60, _ body: @Sendable (any TestClientProtocol) async throws -> Void
+    settings: DatabaseSettings, trackingLimit: Int = 60, importReference: Bool = true,
+    _ body: @Sendable (any TestClientProtocol) async throws -> Void
 ) async throws {
     let logger = TestDatabases.logger
+    if importReference {
+        let file = try JSONDecoder().decode(ReferenceFile.self, from: Data(contentsOf: demoReference))
+        try await withStore(settings: settings) { store in
+            let data = ReferenceData()
+            try await data.load(from: store)
+            try await data.importFile(file, store: store, metadata: EventMetadata(actor: "test", role: "admin"))
+        }
+    }
     let client = PostgresClient(configuration: settings.service, backgroundLogger: logger)
+    let store = EventStore(client: client, logger: logger)
     let context = AppContext(
-        client: client, store: EventStore(client: client, logger: logger),
-        migrator: Migrator(migrations: try Migration.bundled(), logger: logger),
-        tokens: TokenStore(client: client, logger: logger), trackingLimit: trackingLimit)
+        client: client, store: store, migrator: Migrator(migrations: try Migration.bundled(), logger: logger),
+        tokens: TokenStore(client: client, logger: logger), reference: ReferenceFollower(store: store, logger: logger),
+        trackingLimit: trackingLimit)
     // A real listening socket and a real HTTP client: the boundary is tested as it is crossed in production.
     try await buildApplication(context, port: 0, logger: logger).test(.live, body)
 }
@@ -36,7 +52,7 @@ func withApplication(
     @Test func readinessFailsWithProblemJSONWhenMigrationsAreMissing() async throws {
         var settings = try await TestDatabases.shared.emptyDatabase()
         settings.service = settings.owner  // the service role has no grants on a database that was never migrated
-        try await withApplication(settings: settings) { client in
+        try await withApplication(settings: settings, importReference: false) { client in
             try await client.execute(uri: "/readyz", method: .get) { response in
                 #expect(response.status == .serviceUnavailable)
                 #expect(response.headers[.contentType] == "application/problem+json")

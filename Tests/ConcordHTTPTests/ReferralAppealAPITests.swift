@@ -71,6 +71,29 @@ let appealBody = """
         }
     }
 
+    @Test func unknownReferenceCodesAre422AndWriteNothing() async throws {
+        let settings = try await TestDatabases.shared.freshDatabase()
+        let tokens = try await Tokens.make(settings)
+        try await withApplication(settings: settings) { client in
+            let body = lodgeBody.replacingOccurrences(of: #""programme":"CCT""#, with: #""programme":"NOPE""#)
+                .replacingOccurrences(of: #""area":"D-01""#, with: #""area":"D-99""#)
+            let answer = try await client.send(.post, "/v1/complaints", token: tokens.office, body: body)
+            #expect(answer.status == .unprocessableContent)
+            #expect(answer["errors"]?.fields == ["area", "programme"])
+            let referral = referralBody.replacingOccurrences(of: #""receiver":"HEALTH""#, with: #""receiver":"MARS""#)
+            let refused = try await client.send(.post, "/v1/referrals", token: tokens.programme, body: referral)
+            #expect(refused.status == .unprocessableContent)
+            #expect(refused["field"] == "receiver")
+            let nutrition = referralBody.replacingOccurrences(
+                of: #""receiver":"HEALTH""#, with: #""receiver":"NUTRITION""#)
+            #expect(
+                try await client.send(.post, "/v1/referrals", token: tokens.programme, body: nutrition).status
+                    == .created)
+        }
+        let head = try await withStore(settings: settings) { store in try await store.readAll(after: 0, limit: 1000) }
+        #expect(head.filter { $0.stream.type != "reference" }.count == 1)
+    }
+
     @Test func personalDetailsAreShownOnlyToRolesThatNeedThem() async throws {
         let settings = try await TestDatabases.shared.freshDatabase()
         let tokens = try await Tokens.make(settings)
@@ -118,7 +141,7 @@ let appealBody = """
         settings.service = .init(
             unixSocketPath: "/nonexistent/.s.PGSQL.5432", username: "concord_service", password: nil, database: "none")
         settings.service.options.connectTimeout = .seconds(1)
-        try await withApplication(settings: settings) { client in
+        try await withApplication(settings: settings, importReference: false) { client in
             let answer = try await client.send(.get, "/v1/complaints/C-2345-678", token: tokens.office)
             #expect(answer.status == .serviceUnavailable)
             #expect(answer.headers[.retryAfter] == "5")

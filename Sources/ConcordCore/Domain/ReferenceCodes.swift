@@ -1,0 +1,83 @@
+/// The reference codes a command names, so that the service can refuse a command that names an unknown programme,
+/// office or area (422) before anything is written. The domain itself does not know the reference data.
+public struct NamedCode: Sendable, Hashable {
+    public enum Kind: Sendable, Hashable {
+        case programme, office, area
+        /// A referral's source: an office or a programme.
+        case officeOrProgramme
+        /// A referral's receiver, or where an out-of-scope complaint belongs: a programme or a service type.
+        case programmeOrService
+    }
+
+    /// The request body member that names it, e.g. `to_programme`.
+    public var field: String
+    public var kind: Kind
+    public var code: String
+
+    public init(field: String, kind: Kind, code: String) {
+        self.field = field
+        self.kind = kind
+        self.code = code
+    }
+}
+
+public protocol NamesReferenceCodes: StateMachine {
+    static func namedCodes(in command: Command) -> [NamedCode]
+}
+
+extension ReferenceCatalog {
+    /// Whether the catalog knows `named.code` as what `named.kind` says it is.
+    public func knows(_ named: NamedCode) -> Bool {
+        switch named.kind {
+        case .programme: self.programme(named.code) != nil
+        case .office: self.office(named.code) != nil
+        case .area: self.area(named.code) != nil
+        case .officeOrProgramme: self.office(named.code) != nil || self.programme(named.code) != nil
+        case .programmeOrService: self.programme(named.code) != nil || self.serviceType(named.code) != nil
+        }
+    }
+}
+
+extension Complaint: NamesReferenceCodes {
+    public static func namedCodes(in command: Command) -> [NamedCode] {
+        switch command {
+        case .lodge(let lodgement):
+            [
+                NamedCode(field: "area", kind: .area, code: lodgement.area),
+                NamedCode(field: "office", kind: .office, code: lodgement.office),
+            ] + (lodgement.programme.map { [NamedCode(field: "programme", kind: .programme, code: $0)] } ?? [])
+        case .assign(let programme, _, _): [NamedCode(field: "programme", kind: .programme, code: programme)]
+        case .transfer(let programme, _, _): [NamedCode(field: "to_programme", kind: .programme, code: programme)]
+        case .escalate(let area, _, _): [NamedCode(field: "to_area", kind: .area, code: area)]
+        case .rejectOutOfScope(let target, _, _):
+            [NamedCode(field: "redirect_to", kind: .programmeOrService, code: target)]
+        default: []
+        }
+    }
+}
+
+extension Appeal: NamesReferenceCodes {
+    public static func namedCodes(in command: Command) -> [NamedCode] {
+        guard case .lodge(let lodgement) = command else { return [] }
+        return [
+            NamedCode(field: "programme", kind: .programme, code: lodgement.programme),
+            NamedCode(field: "area", kind: .area, code: lodgement.area),
+            NamedCode(field: "office", kind: .office, code: lodgement.office),
+        ]
+    }
+}
+
+extension Referral: NamesReferenceCodes {
+    public static func namedCodes(in command: Command) -> [NamedCode] {
+        switch command {
+        case .create(let request):
+            [
+                NamedCode(field: "source", kind: .officeOrProgramme, code: request.source),
+                NamedCode(field: "receiver", kind: .programmeOrService, code: request.receiver),
+            ]
+        case .redirect(_, let receiver, _):
+            [NamedCode(field: "new_receiver", kind: .programmeOrService, code: receiver)]
+        default: []
+        }
+    }
+}

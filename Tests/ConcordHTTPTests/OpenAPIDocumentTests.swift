@@ -1,0 +1,227 @@
+import ConcordCore
+import ConcordHTTP
+import ConcordStore
+import ConcordTestSupport
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import PostgresNIO
+import Testing
+
+/// Keeps `docs/openapi.yaml` and the code in step: the served document is the file, every command of every kind has
+/// its documented path and every documented path is a route, and the live app answers with statuses the document
+/// lists.
+@Suite struct OpenAPIDocumentTests {
+    /// `docs/openapi.yaml` of this checkout.
+    static let documentURL = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appending(path: "docs/openapi.yaml")
+
+    static func document() throws -> DocumentedAPI {
+        DocumentedAPI(yaml: try String(contentsOf: Self.documentURL, encoding: .utf8))
+    }
+
+    /// The kinds, as the router mounts them: collection, creation command, command names.
+    static let kinds: [(collection: String, commands: [String])] = [
+        ("complaints", Self.commands(Complaint.self, creation: .lodge)),
+        ("appeals", Self.commands(Appeal.self, creation: .lodge)),
+        ("referrals", Self.commands(Referral.self, creation: .create)),
+    ]
+
+    static func commands<Machine: StateMachine>(_: Machine.Type, creation: Machine.CommandName) -> [String] {
+        Machine.CommandName.allCases.filter { $0 != creation }.map(\.rawValue)
+    }
+
+    /// Every route of the application, spelled as the document spells paths.
+    static var routes: Set<String> {
+        var routes: Set<String> = ["/healthz", "/readyz", "/openapi.yaml", "/v1/track/{code}"]
+        for (collection, commands) in Self.kinds {
+            routes.insert("/v1/\(collection)")
+            routes.insert("/v1/\(collection)/{id}")
+            for command in commands { routes.insert("/v1/\(collection)/{id}/\(command)") }
+        }
+        return routes
+    }
+
+    @Test func theServedDocumentIsTheFile() async throws {
+        let file = try Data(contentsOf: Self.documentURL)
+        let settings = try await TestDatabases.shared.freshDatabase()
+        try await withApplication(settings: settings) { client in
+            try await client.execute(uri: "/openapi.yaml", method: .get) { response in
+                #expect(response.status == .ok)
+                #expect(response.headers[.contentType] == "application/yaml")
+                #expect(Data(buffer: response.body) == file, "rebuild after editing docs/openapi.yaml")
+            }
+        }
+    }
+
+    @Test func everyCommandIsDocumentedAndEveryDocumentedPathIsARoute() throws {
+        let documented = Set(try Self.document().operations.keys)
+        #expect(!documented.isEmpty)
+        let undocumented = Self.routes.subtracting(documented).sorted()
+        let unknown = documented.subtracting(Self.routes).sorted()
+        #expect(undocumented.isEmpty, "routes missing from docs/openapi.yaml: \(undocumented)")
+        #expect(unknown.isEmpty, "documented paths that are no route: \(unknown)")
+        for path in documented.filter({ $0.split(separator: "/").count == 4 }) {
+            #expect(try Self.document().operations[path]?.keys.sorted() == ["post"], "\(path)")
+        }
+    }
+
+    @Test func theLiveAppAnswersWithDocumentedStatuses() async throws {
+        let document = try Self.document()
+        let settings = try await TestDatabases.shared.freshDatabase()
+        let tokens = try await Tokens.make(settings)
+        let admin = try await PostgresClient.withRunning(settings.owner, logger: TestDatabases.logger) { client in
+            try await TokenStore(client: client, logger: TestDatabases.logger).create(
+                role: .admin, scope: nil, label: nil
+            ).secret
+        }
+        try await withApplication(settings: settings, trackingLimit: 4) { client in
+            /// Sends a request and checks that the document lists its status for `template` and `method`.
+            @discardableResult
+            func check(
+                _ method: HTTPRequest.Method, _ template: String, _ uri: String, token: String?, body: String? = nil,
+                headers: HTTPFields = [:], expecting expected: HTTPResponse.Status? = nil
+            ) async throws -> Answer {
+                let answer = try await client.send(method, uri, token: token, body: body, headers: headers)
+                let listed = document.statuses(template, method.rawValue.lowercased())
+                #expect(
+                    listed.contains(answer.status.code),
+                    "\(method) \(uri) answered \(answer.status.code), not in \(listed.sorted()): \(answer.json)")
+                if let expected { #expect(answer.status == expected, "\(method) \(uri): \(answer.json)") }
+                if answer.status.code >= 400 {
+                    #expect(answer.headers[.contentType] == "application/problem+json", "\(method) \(uri)")
+                }
+                return answer
+            }
+
+            try await check(.get, "/healthz", "/healthz", token: nil, expecting: .ok)
+            try await check(.get, "/readyz", "/readyz", token: nil, expecting: .ok)
+            try await check(.get, "/openapi.yaml", "/openapi.yaml", token: nil, expecting: .ok)
+            try await check(.get, "/healthz", "/healthz", token: "concord_forged", expecting: .unauthorized)
+
+            let collection = "/v1/complaints"
+            let lodged = try await check(.post, collection, collection, token: tokens.office, body: lodgeBody)
+            #expect(lodged.status == .created)
+            let id = try #require(lodged["id"]?.stringValue)
+            try await check(.post, collection, collection, token: tokens.office, body: "{", expecting: .badRequest)
+            try await check(.post, collection, collection, token: nil, body: lodgeBody, expecting: .unauthorized)
+            try await check(
+                .post, collection, collection, token: tokens.office, body: lodgeBody,
+                headers: [.contentType: "text/plain"], expecting: .unsupportedMediaType)
+            try await check(
+                .post, collection, collection, token: tokens.auditor, body: lodgeBody, expecting: .unprocessableContent)
+
+            let item = "/v1/complaints/{id}"
+            try await check(.get, item, "/v1/complaints/\(id)", token: tokens.auditor, expecting: .ok)
+            try await check(.get, item, "/v1/complaints/C-2345-678", token: tokens.office, expecting: .notFound)
+            try await check(.get, item, "/v1/complaints/\(id)", token: nil, expecting: .unauthorized)
+
+            let acknowledge = "/v1/complaints/{id}/acknowledge"
+            let acknowledgeURI = "/v1/complaints/\(id)/acknowledge"
+            try await check(
+                .post, acknowledge, acknowledgeURI, token: tokens.auditor, body: "{}", expecting: .forbidden)
+            try await check(
+                .post, acknowledge, acknowledgeURI, token: tokens.programme, body: "{}", headers: [.ifMatch: "\"9\""],
+                expecting: .preconditionFailed)
+            try await check(
+                .post, acknowledge, acknowledgeURI, token: tokens.programme, body: #"{"at":"now"}"#,
+                expecting: .badRequest)
+            try await check(
+                .post, "/v1/complaints/{id}/resolve", "/v1/complaints/\(id)/resolve", token: tokens.programme,
+                body: #"{"outcome":"upheld","actions_taken":"Paid."}"#, expecting: .conflict)
+            try await check(
+                .post, "/v1/complaints/{id}/add_note", "/v1/complaints/\(id)/add_note", token: tokens.programme,
+                body: "{\"text\":\"" + String(repeating: "x", count: 70_000) + "\"}", expecting: .contentTooLarge)
+            try await check(
+                .post, "/v1/complaints/{id}/add_note", "/v1/complaints/\(id)/add_note", token: tokens.programme,
+                body: #"{"text":"  "}"#, expecting: .unprocessableContent)
+            try await check(.post, acknowledge, acknowledgeURI, token: tokens.programme, body: "{}", expecting: .ok)
+
+            // Every documented command, on a case of its kind, answers a documented status: never "no such
+            // command", never a server error.
+            let appeal = try await check(.post, "/v1/appeals", "/v1/appeals", token: admin, body: appealBody)
+            let referral = try await check(
+                .post, "/v1/referrals", "/v1/referrals", token: admin,
+                body:
+                    #"{"source":"OFF-001","receiver":"HEALTH","person":{"kind":"person","reference":"P-9","form_fields":{}},"#
+                    + #""reason":"Needs a check-up.","urgency":"routine","referral_type":"health"}"#)
+            let created = [
+                "complaints": id,
+                "appeals": try #require(appeal["id"]?.stringValue, "\(appeal.json)"),
+                "referrals": try #require(referral["id"]?.stringValue, "\(referral.json)"),
+            ]
+            for (collection, commands) in Self.kinds {
+                let caseID = try #require(created[collection])
+                for command in commands {
+                    let answer = try await check(
+                        .post, "/v1/\(collection)/{id}/\(command)", "/v1/\(collection)/\(caseID)/\(command)",
+                        token: admin, body: "{}")
+                    #expect(answer["title"] != "No such command", "\(collection) \(command)")
+                }
+            }
+
+            // Four lookups are allowed per minute here; the fifth is refused.
+            let track = "/v1/track/{code}"
+            var random = SplitMixForTests(state: 7)
+            let unknown = TrackingCode.generate(kind: .complaint, using: &random).text
+            let mistyped = String(id.dropLast()) + (id.hasSuffix("2") ? "3" : "2")
+            try await check(.get, track, "/v1/track/\(id)", token: nil, expecting: .ok)
+            try await check(.get, track, "/v1/track/\(unknown)", token: nil, expecting: .notFound)
+            try await check(.get, track, "/v1/track/\(mistyped)", token: nil, expecting: .badRequest)
+            try await check(.get, track, "/v1/track/hello", token: nil, expecting: .badRequest)
+            let limited = try await check(.get, track, "/v1/track/\(id)", token: nil, expecting: .tooManyRequests)
+            #expect(limited.headers[.retryAfter] == "60")
+        }
+    }
+}
+
+/// The paths of an OpenAPI document and the statuses each operation lists, read with a line-based scan of the
+/// layout `docs/openapi.yaml` keeps (no YAML parser): under `paths:`, a path is a line of two spaces and `/`, a
+/// method a line of four spaces, and a status a line of eight spaces and a quoted three-digit code.
+struct DocumentedAPI {
+    /// Path, then method (`get`, `post`), then the statuses listed.
+    var operations: [String: [String: Set<Int>]] = [:]
+
+    init(yaml: String) {
+        var inPaths = false
+        var path: String?
+        var method: String?
+        for line in yaml.split(separator: "\n", omittingEmptySubsequences: false).map(String.init) {
+            if let first = line.first, first != " ", first != "#" {
+                inPaths = line == "paths:"
+                (path, method) = (nil, nil)
+                continue
+            }
+            guard inPaths else { continue }
+            if line.hasPrefix("  /"), line.hasSuffix(":") {
+                path = String(line.dropFirst(2).dropLast())
+                method = nil
+                if let path { self.operations[path] = [:] }
+            } else if let path, line.hasPrefix("    "), !line.hasPrefix("     "), line.hasSuffix(":"),
+                Self.methods.contains(String(line.dropFirst(4).dropLast()))
+            {
+                method = String(line.dropFirst(4).dropLast())
+                if let method { self.operations[path]?[method] = [] }
+            } else if let path, let method, let status = Self.status(line) {
+                self.operations[path]?[method]?.insert(status)
+            }
+        }
+    }
+
+    static let methods: Set<String> = ["get", "put", "post", "delete", "options", "head", "patch", "trace"]
+
+    /// The status of a line `        '201':`, else nil.
+    static func status(_ line: String) -> Int? {
+        guard line.count == 14, line.hasPrefix("        '"), line.hasSuffix("':") else { return nil }
+        let digits = line.dropFirst(9).prefix(3)
+        guard digits.allSatisfy(\.isNumber), let code = Int(digits), (100...599).contains(code) else { return nil }
+        return code
+    }
+
+    /// The statuses listed for `method` on `path`; empty when the operation is not documented.
+    func statuses(_ path: String, _ method: String) -> Set<Int> {
+        self.operations[path]?[method] ?? []
+    }
+}
