@@ -4,7 +4,9 @@ CONCORD_RELEASE := .build/release/concord
 
 .PHONY: serve test build release bench format postgres stop-postgres
 
+# Imports the demo reference data (a no-op when the log already holds it), then serves.
 serve: postgres release
+	$(CONCORD_RELEASE) reference import deploy/demo-reference.json
 	$(CONCORD_RELEASE) serve
 
 # Builds every target first (the multi-process tests run the `concord` executable), then runs the suite.
