@@ -5,7 +5,9 @@ import Hummingbird
 
 /// The routes of one stream kind (complaints, appeals or referrals): create with POST on the collection, each
 /// command a POST on the case, GET a case. The same code serves the three kinds.
-struct CaseController<Machine: HasParties & CommandRequestDecoding & StateViews & NamesReferenceCodes>: Sendable {
+struct CaseController<
+    Machine: HasParties & CommandRequestDecoding & StateViews & NamesReferenceCodes & HasFollowUps
+>: Sendable {
     let repository: CaseRepository<Machine>
     let reference: ReferenceFollower
     /// `complaints`, `appeals`, `referrals`.
@@ -61,7 +63,10 @@ struct CaseController<Machine: HasParties & CommandRequestDecoding & StateViews 
         let command = try Self.decode(commandName, body: body, at: at)
         try await self.checkCodes(in: command)
         let current = try await self.readable(id, principal: principal)
-        guard AccessPolicy.canAct(principal, command: name, Machine.parties(current)) else {
+        guard
+            AccessPolicy.canAct(
+                principal, command: name, Machine.parties(current), catalog: self.reference.data.catalog)
+        else {
             throw Problem(
                 status: .forbidden, title: "Not allowed",
                 detail: "a \(principal.role.rawValue) token may not send '\(name)' to this \(Machine.streamType)")
@@ -74,7 +79,23 @@ struct CaseController<Machine: HasParties & CommandRequestDecoding & StateViews 
                 requestDigest: RequestBody.digest(request, principal: principal, body: bytes),
                 metadata: Self.metadata(principal, key: key), command: { _ in command })
         }
+        try await self.runFollowUps(of: outcome.loaded, id: id, metadata: Self.metadata(principal, key: nil))
         return try self.render(id: id, outcome.loaded, principal: principal, status: .ok)
+    }
+
+    /// Creates the streams a command calls for (a redirected referral's new referral). Runs again on a retry of the
+    /// request, and a stream that already exists counts as done, so a failure between the two appends heals.
+    private func runFollowUps(
+        of loaded: CaseRepository<Machine>.Loaded, id: String, metadata: EventMetadata
+    ) async throws {
+        guard let state = loaded.state else { return }
+        for (streamID, command) in Machine.followUps(of: state, id: id, events: loaded.domainEvents) {
+            do {
+                _ = try await self.repository.handle(streamID, metadata: metadata) { _ in command }
+            } catch let rejection as Rejection where rejection.currentState != "none" {
+                continue  // created already
+            }
+        }
     }
 
     func show(_ request: Request, context: ConcordRequestContext) async throws -> Response {
@@ -115,8 +136,11 @@ struct CaseController<Machine: HasParties & CommandRequestDecoding & StateViews 
 
     /// The case's state if it exists and `principal` may read it; 404 otherwise (existence does not leak).
     private func readable(_ id: String, principal: Principal) async throws -> Machine.State {
+        let reference = self.reference
+        try await withDatabaseDeadline { await reference.ready() }
+        let catalog = reference.data.catalog
         guard let state = try await self.repository.load(id).state,
-            AccessPolicy.canRead(principal, Machine.parties(state))
+            AccessPolicy.canRead(principal, Machine.parties(state), catalog: catalog)
         else {
             throw Problem(
                 status: .notFound, title: "Not found", detail: "no \(Machine.streamType) \(id) that you can see")
@@ -169,6 +193,16 @@ struct CaseController<Machine: HasParties & CommandRequestDecoding & StateViews 
 
     static func decode(_ name: Machine.CommandName, body: JSONValue, at: Timestamp = .now()) throws -> Machine.Command {
         do {
+            // A redirect creates a new referral, whose tracking code the server chooses, as it does for every case.
+            if let referralName = name as? Referral.CommandName, referralName == .redirect {
+                var random = SystemRandomNumberGenerator()
+                let newID = TrackingCode.generate(kind: .referral, using: &random).text
+                if let command = try Referral.command(referralName, body: body, at: at, newReferralID: newID)
+                    as? Machine.Command
+                {
+                    return command
+                }
+            }
             return try Machine.command(name, body: body, at: at)
         } catch {
             throw Problem(invalidBody: error)

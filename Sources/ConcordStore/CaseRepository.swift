@@ -17,6 +17,8 @@ public struct CaseRepository<Machine: StateMachine>: Sendable {
         public var state: Machine.State?
         public var version: Int64
         public var events: [RecordedEvent]
+        /// The same events, decoded.
+        public var domainEvents: [Machine.Event]
     }
 
     /// What `handle` did.
@@ -46,15 +48,17 @@ public struct CaseRepository<Machine: StateMachine>: Sendable {
             events += page.prefix { version == nil || $0.streamVersion <= version ?? 0 }
             if page.count < 1_000 || (version.map { Int64(events.count) >= $0 } ?? false) { break }
         }
-        var state: Machine.State? = nil
+        var domainEvents: [Machine.Event] = []
         for event in events {
             do {
-                state = Machine.evolve(state, try Machine.Event.decode(event))
+                domainEvents.append(try Machine.Event.decode(event))
             } catch {
                 throw EventStoreError(.corruptEvent, "\(event.type) at position \(event.position): \(error)")
             }
         }
-        return Loaded(state: state, version: Int64(events.count), events: events)
+        return Loaded(
+            state: Machine.replay(domainEvents), version: Int64(events.count), events: events,
+            domainEvents: domainEvents)
     }
 
     /// Runs `command` (built from the current state, so that a retry decides on fresh state) on stream `id`.

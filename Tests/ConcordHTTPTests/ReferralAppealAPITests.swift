@@ -50,6 +50,31 @@ let appealBody = """
         }
     }
 
+    @Test func aDeclinedReferralIsRedirectedToANewLinkedReferral() async throws {
+        let settings = try await TestDatabases.shared.freshDatabase()
+        let tokens = try await Tokens.make(settings)
+        try await withApplication(settings: settings) { client in
+            let created = try await client.send(.post, "/v1/referrals", token: tokens.programme, body: referralBody)
+            let id = try #require(created["id"]?.stringValue)
+            _ = try await client.send(.post, "/v1/referrals/\(id)/acknowledge", token: tokens.receiver, body: "{}")
+            let declined = try await client.send(
+                .post, "/v1/referrals/\(id)/decline", token: tokens.receiver, body: #"{"reason":"lack_of_capacity"}"#)
+            #expect(declined["referral"]?["status"] == "declined", "\(declined.json)")
+            let redirected = try await client.send(
+                .post, "/v1/referrals/\(id)/redirect", token: tokens.programme, body: #"{"new_receiver":"NUTRITION"}"#)
+            #expect(redirected.status == .ok, "\(redirected.json)")
+            #expect(redirected["referral"]?["status"] == "redirected")
+            let newID = try #require(redirected["referral"]?["redirected_to"]?.stringValue)
+            #expect(TrackingCode.parse(newID).map(\.kind) == .success(.referral))
+            let successor = try await client.send(.get, "/v1/referrals/\(newID)", token: tokens.programme)
+            #expect(successor.status == .ok, "\(successor.json)")
+            #expect(successor["referral"]?["redirected_from"] == .string(id))
+            #expect(successor["referral"]?["receiver"] == "NUTRITION")
+            #expect(successor["referral"]?["status"] == "created")
+            #expect(successor["person"]?["reference"] == "HH-42")
+        }
+    }
+
     @Test func anAppealIsDecidedAndCommunicatedOverHTTP() async throws {
         let settings = try await TestDatabases.shared.freshDatabase()
         let tokens = try await Tokens.make(settings)
@@ -92,6 +117,37 @@ let appealBody = """
         }
         let head = try await withStore(settings: settings) { store in try await store.readAll(after: 0, limit: 1000) }
         #expect(head.filter { $0.stream.type != "reference" }.count == 1)
+    }
+
+    @Test func aCoordinatorSeesItsAreaSubtreeAndMayOnlyEscalateAndNote() async throws {
+        let settings = try await TestDatabases.shared.freshDatabase()
+        let tokens = try await Tokens.make(settings)
+        let (province, otherProvince) = try await PostgresClient.withRunning(
+            settings.owner, logger: TestDatabases.logger
+        ) {
+            client in
+            let store = TokenStore(client: client, logger: TestDatabases.logger)
+            return (
+                try await store.create(role: .coordinator, scope: "P-01", label: nil).secret,
+                try await store.create(role: .coordinator, scope: "P-02", label: nil).secret
+            )
+        }
+        try await withApplication(settings: settings) { client in
+            let lodged = try await client.send(.post, "/v1/complaints", token: tokens.office, body: lodgeBody)
+            let id = try #require(lodged["id"]?.stringValue)
+            // D-01 lies in province P-01.
+            #expect(try await client.send(.get, "/v1/complaints/\(id)", token: province).status == .ok)
+            #expect(try await client.send(.get, "/v1/complaints/\(id)", token: otherProvince).status == .notFound)
+            let acknowledge = try await client.send(
+                .post, "/v1/complaints/\(id)/acknowledge", token: province, body: "{}")
+            #expect(acknowledge.status == .forbidden)
+            let escalated = try await client.send(
+                .post, "/v1/complaints/\(id)/escalate", token: province,
+                body: #"{"to_area":"P-01","reason":"Overdue."}"#)
+            #expect(escalated.status == .ok, "\(escalated.json)")
+            let coordinatorView = try await client.send(.get, "/v1/complaints/\(id)", token: province)
+            #expect(coordinatorView["complainant"] == nil)
+        }
     }
 
     @Test func personalDetailsAreShownOnlyToRolesThatNeedThem() async throws {

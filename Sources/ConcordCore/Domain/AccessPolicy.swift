@@ -24,21 +24,25 @@ public protocol HasParties: StateMachine {
 /// Who may read and act on what (brief, invariant 6). Outside its scope a caller is told the case does not exist.
 public enum AccessPolicy {
     /// An office reads what it lodged or sent; a programme what is assigned or addressed to it; a coordinator what
-    /// concerns its area (the area itself for now: the area tree comes with reference data); an auditor and an
-    /// admin everything. A sensitive case is hidden from offices and coordinators once lodged.
-    public static func canRead(_ principal: Principal, _ parties: Parties) -> Bool {
+    /// concerns an area within its own (`catalog` knows the area tree); an auditor and an admin everything. A
+    /// sensitive case is hidden from offices and coordinators once lodged.
+    public static func canRead(_ principal: Principal, _ parties: Parties, catalog: ReferenceCatalog) -> Bool {
+        let scope = principal.scope ?? ""
         switch principal.role {
         case .admin, .auditor: return true
-        case .office: return !parties.sensitive && parties.offices.contains(principal.scope ?? "")
-        case .programme: return parties.programmes.contains(principal.scope ?? "")
-        case .coordinator: return !parties.sensitive && parties.areas.contains(principal.scope ?? "")
+        case .office: return !parties.sensitive && parties.offices.contains(scope)
+        case .programme: return parties.programmes.contains(scope)
+        case .coordinator:
+            return !parties.sensitive && parties.areas.contains { catalog.isWithin(area: $0, ancestor: scope) }
         }
     }
 
     /// Whether `principal` may send a command to a case it can read. Auditors write nothing; a coordinator only
     /// escalates and adds notes; offices and programmes act on what they can read.
-    public static func canAct(_ principal: Principal, command: String, _ parties: Parties) -> Bool {
-        guard self.canRead(principal, parties) else { return false }
+    public static func canAct(
+        _ principal: Principal, command: String, _ parties: Parties, catalog: ReferenceCatalog
+    ) -> Bool {
+        guard self.canRead(principal, parties, catalog: catalog) else { return false }
         switch principal.role {
         case .admin, .office, .programme: return true
         case .auditor: return false
