@@ -26,7 +26,7 @@ struct CaseController<
         let principal = try context.requirePrincipal()
         let (bytes, body) = try await RequestBody.json(request, context: context)
         let command = try Self.decode(self.creation, body: body)
-        try await self.checkCodes(in: command)
+        try await self.checkCodes(in: command, state: nil)
         guard AccessPolicy.canCreate(principal, author: Machine.author(of: command)) else {
             throw Problem(
                 status: .unprocessableContent, title: "Not yours to create",
@@ -61,8 +61,8 @@ struct CaseController<
         let (bytes, body) = try await RequestBody.json(request, context: context)
         let at = Timestamp.now()
         let command = try Self.decode(commandName, body: body, at: at)
-        try await self.checkCodes(in: command)
         let current = try await self.readable(id, principal: principal)
+        try await self.checkCodes(in: command, state: current)
         guard
             AccessPolicy.canAct(
                 principal, command: name, Machine.parties(current), catalog: self.reference.data.catalog)
@@ -106,32 +106,18 @@ struct CaseController<
         return try self.render(id: id, loaded, principal: principal, status: .ok)
     }
 
-    /// 422 naming every programme, office or area code in `command` that the reference data does not define.
-    private func checkCodes(in command: Machine.Command) async throws {
+    /// 422 naming every programme, office or area code in `command` that the reference data does not define, or
+    /// that it defines but that does not fit (an escalation that does not go one level up).
+    private func checkCodes(in command: Machine.Command, state: Machine.State?) async throws {
         let reference = self.reference
         try await withDatabaseDeadline { await reference.ready() }
-        let catalog = reference.data.catalog
-        let unknown = Machine.namedCodes(in: command).filter { !catalog.knows($0) }
-        guard let first = unknown.first else { return }
+        let problems = Machine.referenceProblems(in: command, state: state, catalog: reference.data.catalog)
+        guard let first = problems.first else { return }
         var problem = Problem(
-            status: .unprocessableContent, title: "Unknown reference code",
-            detail: unknown.map { "\($0.field): no \(Self.describe($0.kind)) has the code \($0.code)" }.joined(
-                separator: "; "),
-            field: first.field)
-        problem.errors = unknown.map {
-            .init(field: $0.field, reason: "no \(Self.describe($0.kind)) has the code \($0.code)")
-        }
+            status: .unprocessableContent, title: "Unknown or unfit reference code",
+            detail: problems.map(\.description).joined(separator: "; "), field: first.field)
+        problem.errors = problems.map { .init(field: $0.field, reason: $0.reason) }
         throw problem
-    }
-
-    static func describe(_ kind: NamedCode.Kind) -> String {
-        switch kind {
-        case .programme: "programme"
-        case .office: "office"
-        case .area: "area"
-        case .officeOrProgramme: "office or programme"
-        case .programmeOrService: "programme or service"
-        }
     }
 
     /// The case's state if it exists and `principal` may read it; 404 otherwise (existence does not leak).

@@ -141,6 +141,11 @@ let appealBody = """
             let acknowledge = try await client.send(
                 .post, "/v1/complaints/\(id)/acknowledge", token: province, body: "{}")
             #expect(acknowledge.status == .forbidden)
+            let sideways = try await client.send(
+                .post, "/v1/complaints/\(id)/escalate", token: province,
+                body: #"{"to_area":"P-02","reason":"Overdue."}"#)
+            #expect(sideways.status == .unprocessableContent)
+            #expect(sideways["field"] == "to_area")
             let escalated = try await client.send(
                 .post, "/v1/complaints/\(id)/escalate", token: province,
                 body: #"{"to_area":"P-01","reason":"Overdue."}"#)

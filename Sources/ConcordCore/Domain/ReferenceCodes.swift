@@ -23,6 +23,38 @@ public struct NamedCode: Sendable, Hashable {
 
 public protocol NamesReferenceCodes: StateMachine {
     static func namedCodes(in command: Command) -> [NamedCode]
+    /// What the reference data says is wrong with `command` in `state`: unknown codes, and for a kind that needs
+    /// it, a code that exists but is the wrong one (an escalation that does not go one level up).
+    static func referenceProblems(in command: Command, state: State?, catalog: ReferenceCatalog) -> [FieldProblem]
+}
+
+extension NamesReferenceCodes {
+    public static func referenceProblems(
+        in command: Command, state: State?, catalog: ReferenceCatalog
+    )
+        -> [FieldProblem]
+    {
+        self.unknownCodes(in: command, catalog: catalog)
+    }
+
+    public static func unknownCodes(in command: Command, catalog: ReferenceCatalog) -> [FieldProblem] {
+        self.namedCodes(in: command).filter { !catalog.knows($0) }.map {
+            FieldProblem(field: $0.field, reason: "no \($0.kind.noun) has the code \($0.code)")
+        }
+    }
+}
+
+extension NamedCode.Kind {
+    /// How a person calls it.
+    public var noun: String {
+        switch self {
+        case .programme: "programme"
+        case .office: "office"
+        case .area: "area"
+        case .officeOrProgramme: "office or programme"
+        case .programmeOrService: "programme or service"
+        }
+    }
 }
 
 extension ReferenceCatalog {
@@ -39,6 +71,29 @@ extension ReferenceCatalog {
 }
 
 extension Complaint: NamesReferenceCodes {
+    /// Besides unknown codes: an escalation goes exactly one administrative level up from where the complaint is.
+    public static func referenceProblems(
+        in command: Command, state: State?, catalog: ReferenceCatalog
+    )
+        -> [FieldProblem]
+    {
+        var problems = self.unknownCodes(in: command, catalog: catalog)
+        if case .escalate(let target, _, _) = command, let state, catalog.area(target) != nil {
+            if let parent = catalog.levelUp(from: state.area) {
+                if parent.code != target {
+                    problems.append(
+                        FieldProblem(
+                            field: "to_area",
+                            reason: "an escalation from \(state.area) goes to \(parent.code), one level up"))
+                }
+            } else {
+                problems.append(
+                    FieldProblem(field: "to_area", reason: "\(state.area) is the top level: nowhere to escalate"))
+            }
+        }
+        return problems
+    }
+
     public static func namedCodes(in command: Command) -> [NamedCode] {
         switch command {
         case .lodge(let lodgement):
