@@ -65,7 +65,8 @@ struct CaseController<
         try await self.checkCodes(in: command, state: current)
         guard
             AccessPolicy.canAct(
-                principal, command: name, Machine.parties(current), catalog: self.reference.data.catalog)
+                principal, command: name, side: Machine.side(of: commandName), Machine.parties(current),
+                catalog: self.reference.data.catalog)
         else {
             throw Problem(
                 status: .forbidden, title: "Not allowed",

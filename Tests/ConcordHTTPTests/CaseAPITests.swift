@@ -127,6 +127,7 @@ let lodgeBody = """
                 ("/v1/complaints/\(id)/acknowledge", "concord_forged", "{}", [:], .unauthorized),
                 ("/v1/complaints/\(id)/acknowledge", tokens.otherProgramme, "{}", [:], .notFound),
                 ("/v1/complaints/\(id)/acknowledge", tokens.auditor, "{}", [:], .forbidden),
+                ("/v1/complaints/\(id)/acknowledge", tokens.office, "{}", [:], .forbidden),
                 ("/v1/complaints/\(id)/acknowledge", tokens.programme, "{}", [.ifMatch: "\"7\""], .preconditionFailed),
                 (
                     "/v1/complaints/\(id)/acknowledge", tokens.programme, "{}", [.contentType: "text/plain"],

@@ -28,6 +28,13 @@ let appealBody = """
             #expect(created.status == .created, "\(created.json)")
             let id = try #require(created["id"]?.stringValue)
             #expect(id.hasPrefix("R-"))
+            // Each side sends its own commands: the source does not accept, the receiver does not cancel.
+            let sourceAccepts = try await client.send(
+                .post, "/v1/referrals/\(id)/accept", token: tokens.programme, body: "{}")
+            #expect(sourceAccepts.status == .forbidden)
+            let receiverCancels = try await client.send(
+                .post, "/v1/referrals/\(id)/cancel", token: tokens.receiver, body: #"{"reason":"No."}"#)
+            #expect(receiverCancels.status == .forbidden)
             for (token, command, body, status) in [
                 (tokens.receiver, "acknowledge", "{}", "acknowledged"), (tokens.receiver, "accept", "{}", "accepted"),
                 (tokens.receiver, "start_service", "{}", "in_service"),

@@ -1,52 +1,66 @@
-/// Who a complaint, appeal or referral belongs to, as far as access goes: the offices that lodged or sent it, the
-/// programmes it is assigned or addressed to, and the areas it concerns.
+/// Who a complaint, appeal or referral belongs to, as far as access goes: the lodging side (the office that lodged
+/// it, the source of a referral), the handling side (the programme it is assigned to, the receiver of a referral),
+/// and the areas it concerns.
 public struct Parties: Sendable, Hashable {
-    public var offices: Set<String>
-    public var programmes: Set<String>
+    public var lodging: Set<String>
+    public var handling: Set<String>
     public var areas: Set<String>
     public var sensitive: Bool
 
-    public init(offices: Set<String>, programmes: Set<String>, areas: Set<String>, sensitive: Bool = false) {
-        self.offices = offices
-        self.programmes = programmes
+    public init(lodging: Set<String>, handling: Set<String>, areas: Set<String>, sensitive: Bool = false) {
+        self.lodging = lodging
+        self.handling = handling
         self.areas = areas
         self.sensitive = sensitive
     }
 }
 
-/// A stream kind whose states say who they belong to.
+/// Which side of a case sends a command.
+public enum CommandSide: Sendable, Hashable {
+    case lodging, handling, either
+}
+
+/// A stream kind whose states say who they belong to, and whose commands say which side sends them.
 public protocol HasParties: StateMachine {
     static func parties(_ state: State) -> Parties
     /// The office or programme code that a creation command names as its author (the lodging office, the source).
     static func author(of command: Command) -> String?
+    static func side(of command: CommandName) -> CommandSide
 }
 
 /// Who may read and act on what (brief, invariant 6). Outside its scope a caller is told the case does not exist.
 public enum AccessPolicy {
-    /// An office reads what it lodged or sent; a programme what is assigned or addressed to it; a coordinator what
-    /// concerns an area within its own (`catalog` knows the area tree); an auditor and an admin everything. A
-    /// sensitive case is hidden from offices and coordinators once lodged.
+    /// An office or programme reads what it lodged or sent and what is assigned or addressed to it; a coordinator
+    /// what concerns an area within its own (`catalog` knows the area tree); an auditor and an admin everything.
+    /// A sensitive complaint is hidden from the lodging side and from coordinators once lodged.
     public static func canRead(_ principal: Principal, _ parties: Parties, catalog: ReferenceCatalog) -> Bool {
         let scope = principal.scope ?? ""
         switch principal.role {
         case .admin, .auditor: return true
-        case .office: return !parties.sensitive && parties.offices.contains(scope)
-        case .programme: return parties.programmes.contains(scope)
+        case .office, .programme:
+            return parties.handling.contains(scope) || (!parties.sensitive && parties.lodging.contains(scope))
         case .coordinator:
             return !parties.sensitive && parties.areas.contains { catalog.isWithin(area: $0, ancestor: scope) }
         }
     }
 
-    /// Whether `principal` may send a command to a case it can read. Auditors write nothing; a coordinator only
-    /// escalates and adds notes; offices and programmes act on what they can read.
+    /// Whether `principal` may send `command` to a case it can read: the lodging side sends the lodging side's
+    /// commands (notify, close, cancel, acknowledge feedback, ...), the handling side its own (acknowledge,
+    /// assign, resolve, accept, complete, post feedback, ...); a coordinator only escalates and adds notes;
+    /// auditors write nothing; admin may do anything.
     public static func canAct(
-        _ principal: Principal, command: String, _ parties: Parties, catalog: ReferenceCatalog
+        _ principal: Principal, command: String, side: CommandSide, _ parties: Parties, catalog: ReferenceCatalog
     ) -> Bool {
         guard self.canRead(principal, parties, catalog: catalog) else { return false }
+        let scope = principal.scope ?? ""
         switch principal.role {
-        case .admin, .office, .programme: return true
+        case .admin: return true
         case .auditor: return false
         case .coordinator: return ["escalate", "add_note"].contains(command)
+        case .office, .programme:
+            let lodging = parties.lodging.contains(scope) && side != .handling
+            let handling = parties.handling.contains(scope) && side != .lodging
+            return lodging || handling
         }
     }
 
@@ -63,8 +77,18 @@ public enum AccessPolicy {
 extension Complaint: HasParties {
     public static func parties(_ state: State) -> Parties {
         Parties(
-            offices: [state.office], programmes: Set([state.programme].compactMap { $0 }),
+            lodging: [state.office], handling: Set([state.programme].compactMap { $0 }),
             areas: [state.area, state.lodgingArea], sensitive: state.sensitive)
+    }
+
+    /// The office tells the complainant and closes; the programme works the complaint; both may escalate, add
+    /// notes, refuse it as out of scope or see it withdrawn.
+    public static func side(of command: CommandName) -> CommandSide {
+        switch command {
+        case .lodge, .notifyComplainant, .close, .reopen, .withdraw: .lodging
+        case .acknowledge, .assign, .transfer, .recordFinding, .resolve: .handling
+        case .escalate, .addNote, .rejectOutOfScope: .either
+        }
     }
 
     public static func author(of command: Command) -> String? {
@@ -75,7 +99,16 @@ extension Complaint: HasParties {
 
 extension Appeal: HasParties {
     public static func parties(_ state: State) -> Parties {
-        Parties(offices: [state.office], programmes: [state.programme], areas: [state.area])
+        Parties(lodging: [state.office], handling: [state.programme], areas: [state.area])
+    }
+
+    /// The programme's review assigns and decides; either side may tell the appellant and close.
+    public static func side(of command: CommandName) -> CommandSide {
+        switch command {
+        case .lodge: .lodging
+        case .assign, .decide: .handling
+        default: .either
+        }
     }
 
     public static func author(of command: Command) -> String? {
@@ -85,12 +118,17 @@ extension Appeal: HasParties {
 }
 
 extension Referral: HasParties {
-    /// The source may be an office or a programme; the receiver, and the one a declined referral was redirected
-    /// to, are programmes or services.
+    /// The source (an office or a programme) sends; the receiver (a programme or service) serves.
     public static func parties(_ state: State) -> Parties {
-        Parties(
-            offices: [state.source],
-            programmes: Set([state.source, state.receiver, state.redirectedToReceiver].compactMap { $0 }), areas: [])
+        Parties(lodging: [state.source], handling: [state.receiver], areas: [])
+    }
+
+    /// The source creates, redirects, cancels and acknowledges the feedback; the receiver does the rest.
+    public static func side(of command: CommandName) -> CommandSide {
+        switch command {
+        case .create, .redirect, .cancel, .acknowledgeFeedback: .lodging
+        case .acknowledge, .accept, .decline, .startService, .complete, .postFeedback: .handling
+        }
     }
 
     public static func author(of command: Command) -> String? {
