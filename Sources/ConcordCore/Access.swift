@@ -36,12 +36,15 @@ public struct Principal: Sendable, Hashable {
     public var scope: String?
     /// A human note given when the token was created ("Kisumu one-stop shop, front desk").
     public var label: String?
+    /// A programme's designated focal point for sensitive complaints: only such tokens (and admins) see them.
+    public var focalPoint: Bool
 
-    public init(tokenID: UUID, role: Role, scope: String?, label: String?) {
+    public init(tokenID: UUID, role: Role, scope: String?, label: String?, focalPoint: Bool = false) {
         self.tokenID = tokenID
         self.role = role
         self.scope = scope
         self.label = label
+        self.focalPoint = focalPoint
     }
 
     /// How the caller is named in event metadata (`actor`): "token:" and the first 8 characters of the token id.

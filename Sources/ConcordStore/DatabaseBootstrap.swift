@@ -53,11 +53,17 @@ public struct DatabaseBootstrap: Sendable {
                 .collect().count > 0
             guard !exists else { return }
             let templateClause = template.map { " TEMPLATE \(Self.quoted($0))" } ?? ""
-            do {
-                try await client.execute(
-                    "CREATE DATABASE \(unescaped: Self.quoted(name))\(unescaped: templateClause)", logger: logger)
-            } catch let error as PSQLError where error.serverInfo?[.sqlState] == "42P04" {
-                // Created meanwhile by a concurrent start.
+            // A template still has a connection for a moment after its last user closed it (55006): try again.
+            for attempt in 1...20 {
+                do {
+                    try await client.execute(
+                        "CREATE DATABASE \(unescaped: Self.quoted(name))\(unescaped: templateClause)", logger: logger)
+                    return
+                } catch let error as PSQLError where error.serverInfo?[.sqlState] == "42P04" {
+                    return  // created meanwhile by a concurrent start
+                } catch let error as PSQLError where error.serverInfo?[.sqlState] == "55006" && attempt < 20 {
+                    try await Task.sleep(for: .milliseconds(250))
+                }
             }
         }
     }

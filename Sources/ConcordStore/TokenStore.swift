@@ -12,6 +12,8 @@ public enum TokenError: Error, Sendable, Hashable, CustomStringConvertible {
     case scopeNotAllowed(Role)
     /// A stored row names a role this binary does not know (the table's CHECK should make this impossible).
     case unknownStoredRole(String)
+    /// Only a programme token can be a focal point for sensitive complaints.
+    case focalPointNotAProgramme(Role)
 
     public var description: String {
         switch self {
@@ -21,6 +23,8 @@ public enum TokenError: Error, Sendable, Hashable, CustomStringConvertible {
             "a token for role \(role.rawValue) takes no scope: it acts for the whole system"
         case .unknownStoredRole(let name):
             "api_tokens holds a token with unknown role \(name): is this binary older than the database?"
+        case .focalPointNotAProgramme(let role):
+            "a token for role \(role.rawValue) cannot be a focal point: only programme tokens can"
         }
     }
 
@@ -55,15 +59,17 @@ public struct TokenStore: Sendable {
     /// Creates a token; returns who it authenticates as and its secret, which is not stored and cannot be shown
     /// again. Throws `TokenError` when the scope does not fit the role.
     public func create(
-        role: Role, scope: String?, label: String?
+        role: Role, scope: String?, label: String?, focalPoint: Bool = false
     ) async throws -> (principal: Principal, secret: String) {
         try Self.checkScope(scope, for: role)
-        let principal = Principal(tokenID: UUID(), role: role, scope: scope, label: label)
+        guard !focalPoint || role == .programme else { throw TokenError.focalPointNotAProgramme(role) }
+        let principal = Principal(tokenID: UUID(), role: role, scope: scope, label: label, focalPoint: focalPoint)
         let secret = Self.newSecret()
         try await self.client.execute(
             """
-            INSERT INTO api_tokens (id, token_hash, role, scope, label)
-            VALUES (\(principal.tokenID), \(ByteBuffer(bytes: Self.hash(secret))), \(role.rawValue), \(scope), \(label))
+            INSERT INTO api_tokens (id, token_hash, role, scope, label, focal_point)
+            VALUES (\(principal.tokenID), \(ByteBuffer(bytes: Self.hash(secret))), \(role.rawValue), \(scope), \(label),
+                    \(focalPoint))
             """, logger: self.logger)
         self.logger.info(
             "created API token",
@@ -77,12 +83,13 @@ public struct TokenStore: Sendable {
         guard Self.isWellFormed(secret) else { return nil }
         let rows = try await self.client.query(
             """
-            SELECT id, role, scope, label FROM api_tokens
+            SELECT id, role, scope, label, focal_point FROM api_tokens
             WHERE token_hash = \(ByteBuffer(bytes: Self.hash(secret))) AND revoked_at IS NULL
             """, logger: self.logger)
         var found: Principal?
-        for try await (id, role, scope, label) in rows.decode((UUID, String, String?, String?).self) {
+        for try await (id, role, scope, label, focalPoint) in rows.decode((UUID, String, String?, String?, Bool).self) {
             found = try Self.principal(id: id, role: role, scope: scope, label: label)
+            found?.focalPoint = focalPoint
         }
         return found
     }

@@ -24,11 +24,14 @@ struct Token: AsyncParsableCommand {
         @Option(help: "A note saying whose token it is.")
         var label: String?
 
+        @Flag(help: "A programme's focal point for sensitive complaints (programme tokens only).")
+        var focalPoint = false
+
         func run() async throws {
             let (role, scope, label) = (self.role, self.scope, self.label)
             try await failing { try TokenStore.checkScope(scope, for: role) }
             let (principal, secret) = try await withOwnerTokenStore { store in
-                try await store.create(role: role, scope: scope, label: label)
+                try await store.create(role: role, scope: scope, label: label, focalPoint: focalPoint)
             }
             print("created token \(principal.tokenID.uuidString.lowercased()) (\(describe(principal)))")
             print(secret)

@@ -162,6 +162,30 @@ let appealBody = """
         }
     }
 
+    @Test func aSensitiveComplaintIsSeenOnlyByTheProgrammesFocalPoint() async throws {
+        let settings = try await TestDatabases.shared.freshDatabase()
+        let tokens = try await Tokens.make(settings)
+        let focalPoint = try await PostgresClient.withRunning(settings.owner, logger: TestDatabases.logger) { client in
+            try await TokenStore(client: client, logger: TestDatabases.logger)
+                .create(role: .programme, scope: "CCT", label: "focal point", focalPoint: true).secret
+        }
+        try await withApplication(settings: settings) { client in
+            let body = lodgeBody.replacingOccurrences(
+                of: #""category":"payment_delay""#, with: #""category":"staff_conduct""#)
+            let lodged = try await client.send(.post, "/v1/complaints", token: tokens.office, body: body)
+            let id = try #require(lodged["id"]?.stringValue)
+            #expect(lodged["complaint"]?["sensitive"] == true)
+            #expect(try await client.send(.get, "/v1/complaints/\(id)", token: tokens.office).status == .notFound)
+            #expect(try await client.send(.get, "/v1/complaints/\(id)", token: tokens.programme).status == .notFound)
+            let seen = try await client.send(.get, "/v1/complaints/\(id)", token: focalPoint)
+            #expect(seen.status == .ok)
+            #expect(seen["complainant"]?["name"] == "Amina Diallo")
+            let acknowledged = try await client.send(
+                .post, "/v1/complaints/\(id)/acknowledge", token: focalPoint, body: "{}")
+            #expect(acknowledged.status == .ok)
+        }
+    }
+
     @Test func personalDetailsAreShownOnlyToRolesThatNeedThem() async throws {
         let settings = try await TestDatabases.shared.freshDatabase()
         let tokens = try await Tokens.make(settings)

@@ -178,4 +178,15 @@ private func sqlState(of statement: String, as configuration: PostgresClient.Con
             #expect(try await service.authenticate(secret) == principal)
         }
     }
+
+    @Test func onlyAProgrammeTokenCanBeAFocalPoint() async throws {
+        try await withTokenStores { owner, service, _ in
+            await #expect(throws: TokenError.focalPointNotAProgramme(.office)) {
+                try await owner.create(role: .office, scope: "OFF-001", label: nil, focalPoint: true)
+            }
+            let created = try await owner.create(role: .programme, scope: "CCT", label: nil, focalPoint: true)
+            let principal = try await service.authenticate(created.secret)
+            #expect(principal?.focalPoint == true)
+        }
+    }
 }

@@ -32,13 +32,15 @@ public protocol HasParties: StateMachine {
 public enum AccessPolicy {
     /// An office or programme reads what it lodged or sent and what is assigned or addressed to it; a coordinator
     /// what concerns an area within its own (`catalog` knows the area tree); an auditor and an admin everything.
-    /// A sensitive complaint is hidden from the lodging side and from coordinators once lodged.
+    /// A sensitive complaint is seen only by the handling programme's focal point and by admins and auditors.
     public static func canRead(_ principal: Principal, _ parties: Parties, catalog: ReferenceCatalog) -> Bool {
         let scope = principal.scope ?? ""
         switch principal.role {
         case .admin, .auditor: return true
         case .office, .programme:
-            return parties.handling.contains(scope) || (!parties.sensitive && parties.lodging.contains(scope))
+            // A sensitive complaint: only the handling programme's focal point.
+            if parties.sensitive { return principal.focalPoint && parties.handling.contains(scope) }
+            return parties.handling.contains(scope) || parties.lodging.contains(scope)
         case .coordinator:
             return !parties.sensitive && parties.areas.contains { catalog.isWithin(area: $0, ancestor: scope) }
         }
