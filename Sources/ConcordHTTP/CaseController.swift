@@ -60,9 +60,10 @@ struct CaseController<
         }
         let (bytes, body) = try await RequestBody.json(request, context: context)
         let at = Timestamp.now()
-        let command = try Self.decode(commandName, body: body, at: at)
+        let decoded = try Self.decode(commandName, body: body, at: at)
         let current = try await self.readable(id, principal: principal)
-        try await self.checkCodes(in: command, state: current)
+        try await self.checkCodes(in: decoded, state: current)
+        let command = Machine.completing(decoded, state: current, catalog: self.reference.data.catalog)
         guard
             AccessPolicy.canAct(
                 principal, command: name, side: Machine.side(of: commandName), Machine.parties(current),

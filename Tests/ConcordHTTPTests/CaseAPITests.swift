@@ -110,6 +110,30 @@ let lodgeBody = """
         }
     }
 
+    @Test func aNotSatisfiedComplainantReopensWithinTheProgrammesAppealWindow() async throws {
+        let settings = try await TestDatabases.shared.freshDatabase()
+        let tokens = try await Tokens.make(settings)
+        try await withApplication(settings: settings) { client in
+            let lodged = try await client.send(.post, "/v1/complaints", token: tokens.office, body: lodgeBody)
+            let id = try #require(lodged["id"]?.stringValue)
+            for (token, command, body) in [
+                (tokens.programme, "acknowledge", "{}"), (tokens.programme, "assign", #"{"programme":"CCT"}"#),
+                (tokens.programme, "resolve", #"{"outcome":"not_upheld","actions_taken":"Checked the records."}"#),
+                (tokens.office, "notify_complainant", #"{"method":"sms"}"#),
+                (tokens.office, "close", #"{"satisfaction":"not_satisfied"}"#),
+            ] {
+                let answer = try await client.send(.post, "/v1/complaints/\(id)/\(command)", token: token, body: body)
+                #expect(answer.status == .ok, "\(command): \(answer.json)")
+            }
+            // The client does not say whether the window is open: the programme's settings (CCT) do.
+            let reopened = try await client.send(
+                .post, "/v1/complaints/\(id)/reopen", token: tokens.office, body: #"{"reason":"Still not paid."}"#)
+            #expect(reopened.status == .ok, "\(reopened.json)")
+            #expect(reopened["complaint"]?["status"] == "assigned")
+            #expect(reopened["complaint"]?["appeal_requested"] == true)
+        }
+    }
+
     @Test func refusalsAreProblemsAndChangeNothing() async throws {
         let settings = try await TestDatabases.shared.freshDatabase()
         let tokens = try await Tokens.make(settings)

@@ -26,6 +26,8 @@ public protocol NamesReferenceCodes: StateMachine {
     /// What the reference data says is wrong with `command` in `state`: unknown codes, and for a kind that needs
     /// it, a code that exists but is the wrong one (an escalation that does not go one level up).
     static func referenceProblems(in command: Command, state: State?, catalog: ReferenceCatalog) -> [FieldProblem]
+    /// `command` with what the reference data decides filled in (a reopened complaint's appeal window).
+    static func completing(_ command: Command, state: State?, catalog: ReferenceCatalog) -> Command
 }
 
 extension NamesReferenceCodes {
@@ -35,6 +37,10 @@ extension NamesReferenceCodes {
         -> [FieldProblem]
     {
         self.unknownCodes(in: command, catalog: catalog)
+    }
+
+    public static func completing(_ command: Command, state: State?, catalog: ReferenceCatalog) -> Command {
+        command
     }
 
     public static func unknownCodes(in command: Command, catalog: ReferenceCatalog) -> [FieldProblem] {
@@ -71,6 +77,17 @@ extension ReferenceCatalog {
 }
 
 extension Complaint: NamesReferenceCodes {
+    /// A complaint closed as not satisfied may be reopened within its programme's appeal window: whether it still
+    /// is, is for the programme's settings to say, not the client.
+    public static func completing(_ command: Command, state: State?, catalog: ReferenceCatalog) -> Command {
+        guard case .reopen(let reason, _, let at) = command, let state, let closedAt = state.closedAt,
+            let days = state.programme.flatMap({ catalog.programme($0) })?.appealWindowDays
+        else { return command }
+        let window = Int64(days) * 86_400 * 1_000_000
+        let within = at.microsecondsSinceEpoch - closedAt.microsecondsSinceEpoch <= window
+        return .reopen(reason: reason, withinAppealWindow: within, at: at)
+    }
+
     /// Besides unknown codes: an escalation goes exactly one administrative level up from where the complaint is.
     public static func referenceProblems(
         in command: Command, state: State?, catalog: ReferenceCatalog
