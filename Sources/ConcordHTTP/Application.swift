@@ -41,11 +41,11 @@ public func buildApplication(
     router.add(middleware: AuthenticationMiddleware(tokens: context.tokens))
     HealthController(context: context).addRoutes(to: router)
     DocumentController().addRoutes(to: router)
-    CaseController(
+    var complaints = CaseController(
         repository: CaseRepository<Complaint>(store: context.store), reference: context.reference,
-        collection: "complaints", creation: .lodge,
-        trackingKind: .complaint
-    ).addRoutes(to: router)
+        collection: "complaints", creation: .lodge, trackingKind: .complaint)
+    complaints.afterCommand = AppealOpener(appeals: CaseRepository<Appeal>(store: context.store)).open
+    complaints.addRoutes(to: router)
     CaseController(
         repository: CaseRepository<Appeal>(store: context.store), reference: context.reference, collection: "appeals",
         creation: .lodge,

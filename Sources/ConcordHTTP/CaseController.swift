@@ -14,6 +14,11 @@ struct CaseController<
     let collection: String
     let creation: Machine.CommandName
     let trackingKind: TrackingCode.Kind
+    /// Work on other kinds of stream that a command calls for (a reopened complaint opens an appeal); returns
+    /// members to add to the answer. Runs again on a retry, so it must be harmless to repeat.
+    var afterCommand:
+        (@Sendable (CaseRepository<Machine>.Loaded, String, EventMetadata) async throws -> [String: JSONValue])? =
+            nil
 
     func addRoutes(to router: Router<ConcordRequestContext>) {
         let group = router.group(RouterPath("v1/\(self.collection)"))
@@ -81,8 +86,10 @@ struct CaseController<
                 requestDigest: RequestBody.digest(request, principal: principal, body: bytes),
                 metadata: Self.metadata(principal, key: key), command: { _ in command })
         }
-        try await self.runFollowUps(of: outcome.loaded, id: id, metadata: Self.metadata(principal, key: nil))
-        return try self.render(id: id, outcome.loaded, principal: principal, status: .ok)
+        let metadata = Self.metadata(principal, key: nil)
+        try await self.runFollowUps(of: outcome.loaded, id: id, metadata: metadata)
+        let extra = try await self.afterCommand?(outcome.loaded, id, metadata) ?? [:]
+        return try self.render(id: id, outcome.loaded, principal: principal, status: .ok, extra: extra)
     }
 
     /// Creates the streams a command calls for (a redirected referral's new referral). Runs again on a retry of the
@@ -137,10 +144,9 @@ struct CaseController<
     }
 
     private func render(
-        id: String, _ loaded: CaseRepository<Machine>.Loaded, principal: Principal, status: HTTPResponse.Status
-    )
-        throws -> Response
-    {
+        id: String, _ loaded: CaseRepository<Machine>.Loaded, principal: Principal, status: HTTPResponse.Status,
+        extra: [String: JSONValue] = [:]
+    ) throws -> Response {
         guard let state = loaded.state else {
             throw Problem(status: .notFound, title: "Not found", detail: "no \(Machine.streamType) \(id)")
         }
@@ -156,8 +162,9 @@ struct CaseController<
             "id": .string(id), "version": .integer(loaded.version), Machine.streamType: Machine.view(state),
             "events": .array(history),
         ]
-        if let (key, details) = Self.personalDetails(loaded.events, for: principal), case .object(var members) = body {
-            members[key] = details
+        if case .object(var members) = body {
+            if let (key, details) = Self.personalDetails(loaded.events, for: principal) { members[key] = details }
+            members.merge(extra) { _, new in new }
             body = .object(members)
         }
         var response = JSONResponse.make(body, status: status)

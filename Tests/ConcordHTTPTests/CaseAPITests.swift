@@ -131,6 +131,12 @@ let lodgeBody = """
             #expect(reopened.status == .ok, "\(reopened.json)")
             #expect(reopened["complaint"]?["status"] == "assigned")
             #expect(reopened["complaint"]?["appeal_requested"] == true)
+            // Reopening after a not-satisfied close opens an appeal against the complaint's outcome.
+            let appealID = try #require(reopened["appeal_opened"]?.stringValue)
+            let appeal = try await client.send(.get, "/v1/appeals/\(appealID)", token: tokens.office)
+            #expect(appeal.status == .ok, "\(appeal.json)")
+            #expect(appeal["appeal"]?["status"] == "lodged")
+            #expect(appeal["appellant"]?["name"] == "Amina Diallo")
         }
     }
 

@@ -34,3 +34,18 @@ extension Referral: HasFollowUps {
         return [(newID, .create(request))]
     }
 }
+
+extension Complaint {
+    /// The appeal that a reopening opens: when the complaint's latest event reopened it after a not-satisfied
+    /// close, an appeal against its outcome, lodged by the same office for the same complainant, with the reason
+    /// for reopening as its grounds.
+    public static func appealOpened(by events: [Event], complaintID: String, state: State) -> Appeal.Lodgement? {
+        guard case .reopened(let reason, true, let at)? = events.last, case .lodged(let lodgement)? = events.first,
+            let programme = state.programme
+        else { return nil }
+        return Appeal.Lodgement(
+            subject: .complaintOutcome(complaintID: complaintID), grounds: reason, programme: programme,
+            area: state.area, office: state.office, appellant: lodgement.complainant,
+            contactPreference: lodgement.contactPreference, at: at)
+    }
+}
