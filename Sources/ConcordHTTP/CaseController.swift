@@ -66,7 +66,7 @@ struct CaseController<
         let (bytes, body) = try await RequestBody.json(request, context: context)
         let at = Timestamp.now()
         let decoded = try Self.decode(commandName, body: body, at: at)
-        let current = try await self.readable(id, principal: principal)
+        let (current, loaded) = try await self.readable(id, principal: principal)
         try await self.checkCodes(in: decoded, state: current)
         let command = Machine.completing(decoded, state: current, catalog: self.reference.data.catalog)
         guard
@@ -83,7 +83,7 @@ struct CaseController<
         let outcome = try await Problem.mapping {
             try await self.repository.handle(
                 id, ifMatch: ifMatch, idempotencyKey: key,
-                requestDigest: RequestBody.digest(request, principal: principal, body: bytes),
+                requestDigest: RequestBody.digest(request, principal: principal, body: bytes), preloaded: loaded,
                 metadata: Self.metadata(principal, key: key), command: { _ in command })
         }
         let metadata = Self.metadata(principal, key: nil)
@@ -110,8 +110,7 @@ struct CaseController<
     func show(_ request: Request, context: ConcordRequestContext) async throws -> Response {
         let principal = try context.requirePrincipal()
         let id = try context.parameters.require("id")
-        _ = try await self.readable(id, principal: principal)
-        let loaded = try await self.repository.load(id)
+        let (_, loaded) = try await self.readable(id, principal: principal)
         return try self.render(id: id, loaded, principal: principal, status: .ok)
     }
 
@@ -130,17 +129,20 @@ struct CaseController<
     }
 
     /// The case's state if it exists and `principal` may read it; 404 otherwise (existence does not leak).
-    private func readable(_ id: String, principal: Principal) async throws -> Machine.State {
+    private func readable(
+        _ id: String, principal: Principal
+    ) async throws -> (
+        state: Machine.State, loaded: CaseRepository<Machine>.Loaded
+    ) {
         let reference = self.reference
         try await withDatabaseDeadline { await reference.ready() }
         let catalog = reference.data.catalog
-        guard let state = try await self.repository.load(id).state,
-            AccessPolicy.canRead(principal, Machine.parties(state), catalog: catalog)
-        else {
+        let loaded = try await self.repository.load(id)
+        guard let state = loaded.state, AccessPolicy.canRead(principal, Machine.parties(state), catalog: catalog) else {
             throw Problem(
                 status: .notFound, title: "Not found", detail: "no \(Machine.streamType) \(id) that you can see")
         }
-        return state
+        return (state, loaded)
     }
 
     private func render(

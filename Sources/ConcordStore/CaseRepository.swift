@@ -64,16 +64,24 @@ public struct CaseRepository<Machine: StateMachine>: Sendable {
     /// Runs `command` (built from the current state, so that a retry decides on fresh state) on stream `id`.
     ///
     /// With `idempotencyKey`, a request already answered returns that answer (the stream as of then) when
-    /// `requestDigest` matches, and `idempotencyKeyReused` otherwise.
+    /// `requestDigest` matches, and `idempotencyKeyReused` otherwise. `preloaded`, the stream as the caller just
+    /// loaded it, saves the first load; a retry loads again.
     public func handle(
         _ id: String, ifMatch: Int64? = nil, idempotencyKey: String? = nil, requestDigest: [UInt8]? = nil,
-        metadata: EventMetadata, command: @Sendable (Machine.State?) -> Machine.Command
+        preloaded: Loaded? = nil, metadata: EventMetadata, command: @Sendable (Machine.State?) -> Machine.Command
     ) async throws -> Outcome {
         if let key = idempotencyKey, let earlier = try await self.store.idempotentAppend(forKey: key) {
             return try await self.replay(earlier, id: id, digest: requestDigest)
         }
+        var cached = preloaded
         for _ in 0..<20 {
-            let loaded = try await self.load(id)
+            let loaded: Loaded
+            if let first = cached {
+                loaded = first
+                cached = nil
+            } else {
+                loaded = try await self.load(id)
+            }
             if let ifMatch, ifMatch != loaded.version { throw Refusal.versionMismatch(current: loaded.version) }
             let events = try Machine.decide(command(loaded.state), state: loaded.state).get()
             do {
