@@ -5,23 +5,17 @@ import Foundation
 import PostgresNIO
 import Testing
 
-/// Collects `count` events from a subscription, failing after `timeout`.
-func follow(
-    _ store: EventStore, after position: Int64 = 0, count: Int, timeout: Duration = .seconds(60)
-) async throws
-    -> [RecordedEvent]
-{
-    try await withDeadline(timeout, "\(count) events from the subscription") {
-        var seen: [RecordedEvent] = []
-        for try await event in store.subscribe(after: position, pageSize: 97) {
-            seen.append(event)
-            if seen.count == count { break }
-        }
-        return seen
+/// Collects `count` events from a subscription. The suites' time limits bound the wait.
+func follow(_ store: EventStore, after position: Int64 = 0, count: Int) async throws -> [RecordedEvent] {
+    var seen: [RecordedEvent] = []
+    for try await event in store.subscribe(after: position, pageSize: 97) {
+        seen.append(event)
+        if seen.count == count { break }
     }
+    return seen
 }
 
-@Suite struct FollowTests {
+@Suite(.timeLimit(.minutes(2))) struct FollowTests {
     @Test func aFollowerSeesEveryPositionOnceInOrderWhileFourProcessesAppend() async throws {
         let settings = try await TestDatabases.shared.freshDatabase()
         let processes = 4
@@ -67,10 +61,10 @@ func follow(
 
     @Test func aFollowerIsWokenByAnotherProcessesCommitWithoutWaitingForThePoll() async throws {
         let settings = try await TestDatabases.shared.freshDatabase()
-        // A poll interval far beyond the deadline: only LISTEN/NOTIFY can deliver in time.
+        // A poll interval far beyond the suite's time limit: only LISTEN/NOTIFY can deliver in time.
         try await withStore(settings: settings, pollInterval: .seconds(600)) { follower in
             try await withStore(settings: settings) { writer in
-                async let followed = follow(follower, count: 3, timeout: .seconds(20))
+                async let followed = follow(follower, count: 3)
                 for index in 0..<3 {
                     _ = try await writer.append(
                         to: StreamName(type: "c", id: "\(index)"), expectedVersion: .noStream, events: [event()])
@@ -91,7 +85,7 @@ func follow(
     }
 }
 
-@Suite struct MultiProcessTests {
+@Suite(.timeLimit(.minutes(3))) struct MultiProcessTests {
     /// Real operating-system processes (`concord bench writer`), each with its own pool and group-commit writer.
     @Test func aFollowerSeesEveryEventOfFourRealProcessesOnceInOrder() async throws {
         let settings = try await TestDatabases.shared.freshDatabase()
@@ -104,7 +98,7 @@ func follow(
         environment["LOG_LEVEL"] = "error"
         let childEnvironment = environment
         try await withStore(settings: settings, pollInterval: .seconds(5)) { follower in
-            async let followed = follow(follower, count: total, timeout: .seconds(120))
+            async let followed = follow(follower, count: total)
             let results = try await withThrowingTaskGroup(of: (Int32, String).self) { group in
                 for process in 0..<processes {
                     group.addTask {

@@ -127,37 +127,6 @@ public func withStore<T: Sendable>(
     }
 }
 
-/// Runs `body`, failing with `TimedOut` if it has not finished within `timeout`.
-public func withDeadline<T: Sendable>(
-    _ timeout: Duration, _ what: String, _ body: @escaping @Sendable () async throws -> T
-)
-    async throws -> T
-{
-    try await withThrowingTaskGroup(of: T?.self) { group in
-        group.addTask { try await body() }
-        group.addTask {
-            try await Task.sleep(for: timeout)
-            return nil
-        }
-        defer { group.cancelAll() }
-        guard let first = try await group.next(), let value = first else { throw TimedOut(what: what) }
-        return value
-    }
-}
-
-public struct TimedOut: Error, CustomStringConvertible {
-    public var what: String
-    public var description: String { "timed out waiting for \(self.what)" }
-}
-
-/// A counter that concurrent tasks share.
-public final class SharedCounter: Sendable {
-    private let value = Atomic<Int>(0)
-    public init() {}
-    public func increment() { self.value.add(1, ordering: .relaxed) }
-    public var current: Int { self.value.load(ordering: .relaxed) }
-}
-
 /// A `DATABASE_URL` for a client configuration (Unix socket or TCP), to hand to a child process.
 public func databaseURL(for configuration: PostgresClient.Configuration) -> String {
     let database = configuration.database ?? "postgres"
