@@ -42,12 +42,27 @@ let package = Package(
         // Build tool that embeds sql/*.sql into ConcordStore, so a deployed binary needs no checkout.
         .executableTarget(name: "EmbedSQL"),
         .plugin(name: "EmbedMigrations", capability: .buildTool(), dependencies: ["EmbedSQL"]),
+        // Projections of the log: per-programme queues, loop status, overdue escalation, indicators; rebuilds.
+        .target(
+            name: "ConcordProjections",
+            dependencies: [
+                "ConcordCore",
+                "ConcordStore",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // Random but legal workloads (reference data and cases through every command) for tests and benchmarks.
+        .target(name: "ConcordWorkload", dependencies: ["ConcordCore", "ConcordStore"]),
         // The Hummingbird application, built by `buildApplication(...)`.
         .target(
             name: "ConcordHTTP",
             dependencies: [
                 "ConcordCore",
                 "ConcordStore",
+                "ConcordProjections",
                 .product(name: "Hummingbird", package: "hummingbird"),
             ],
             plugins: ["EmbedMigrations"]
@@ -58,6 +73,8 @@ let package = Package(
                 "ConcordCore",
                 "ConcordStore",
                 "ConcordHTTP",
+                "ConcordProjections",
+                "ConcordWorkload",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Yams", package: "Yams"),
             ]
@@ -70,6 +87,10 @@ let package = Package(
         ),
         .testTarget(name: "ConcordCoreTests", dependencies: ["ConcordCore"]),
         .testTarget(name: "ConcordStoreTests", dependencies: ["ConcordStore", "ConcordTestSupport"]),
+        .testTarget(
+            name: "ConcordProjectionsTests",
+            dependencies: ["ConcordProjections", "ConcordWorkload", "ConcordTestSupport"]
+        ),
         .testTarget(
             name: "ConcordHTTPTests",
             dependencies: [

@@ -1,4 +1,5 @@
 import ConcordCore
+import ConcordProjections
 import ConcordStore
 import Hummingbird
 import Logging
@@ -15,11 +16,21 @@ public struct AppContext: Sendable {
     public var reference: ReferenceFollower
     /// Public tracking lookups per client address per minute.
     public var trackingLimit: Int
+    /// Where command times, due times and "overdue" come from.
+    public var clock: WallClock
+    /// Whether this process takes part in running the projections (one process at a time holds the lease).
+    public var runsProjections: Bool
+    /// How often a process without the projection lease tries to take it.
+    public var projectionLeaseRetry: Duration
 
     public init(
         client: PostgresClient, store: EventStore, migrator: Migrator, tokens: TokenStore, reference: ReferenceFollower,
-        trackingLimit: Int = 60
+        trackingLimit: Int = 60, clock: WallClock = .system, runsProjections: Bool = true,
+        projectionLeaseRetry: Duration = .seconds(1)
     ) {
+        self.clock = clock
+        self.runsProjections = runsProjections
+        self.projectionLeaseRetry = projectionLeaseRetry
         self.client = client
         self.store = store
         self.migrator = migrator
@@ -36,38 +47,50 @@ public func buildApplication(
     _ context: AppContext, host: String = "127.0.0.1", port: Int = 8080, logger: Logger
 ) -> some ApplicationProtocol {
     let router = Router(context: ConcordRequestContext.self)
+    let queries = ProjectionQueries(client: context.client, logger: logger)
     router.add(middleware: RequestLogMiddleware())
     router.add(middleware: ErrorMiddleware())
     router.add(middleware: AuthenticationMiddleware(tokens: context.tokens))
-    HealthController(context: context).addRoutes(to: router)
+    HealthController(context: context, queries: queries).addRoutes(to: router)
     DocumentController().addRoutes(to: router)
     var complaints = CaseController(
         repository: CaseRepository<Complaint>(store: context.store), reference: context.reference,
-        collection: "complaints", creation: .lodge, trackingKind: .complaint)
+        collection: "complaints", creation: .lodge, trackingKind: .complaint, clock: context.clock)
     complaints.afterCommand = AppealOpener(appeals: CaseRepository<Appeal>(store: context.store)).open
     complaints.addRoutes(to: router)
     CaseController(
         repository: CaseRepository<Appeal>(store: context.store), reference: context.reference, collection: "appeals",
-        creation: .lodge,
-        trackingKind: .appeal
+        creation: .lodge, trackingKind: .appeal, clock: context.clock
     ).addRoutes(to: router)
     CaseController(
         repository: CaseRepository<Referral>(store: context.store), reference: context.reference,
-        collection: "referrals", creation: .create,
-        trackingKind: .referral
+        collection: "referrals", creation: .create, trackingKind: .referral, clock: context.clock
     ).addRoutes(to: router)
+    ProjectionController(queries: queries, reference: context.reference, clock: context.clock).addRoutes(to: router)
     TrackingController(store: context.store, limiter: RateLimiter(capacity: context.trackingLimit)).addRoutes(
         to: router)
+    var services: [any Service] = [context.client, context.store, context.reference]
+    if context.runsProjections {
+        let escalator = OverdueEscalator(
+            client: context.client, store: context.store, clock: context.clock, logger: logger)
+        services.append(
+            ProjectionRunner(
+                client: context.client, store: context.store, escalator: escalator, logger: logger,
+                leaseRetry: context.projectionLeaseRetry))
+    }
     return Application(
         router: router,
         configuration: .init(address: .hostname(host, port: port), serverName: "concord"),
-        services: [context.client, context.store, context.reference],
+        services: services,
         logger: logger)
 }
 
-/// `/healthz`: the process is up. `/readyz`: the database answers and every migration is applied unchanged.
+/// `/healthz`: the process is up. `/readyz`: the database answers and every migration is applied unchanged; its
+/// body also says how far the projections are behind the log. `/metrics`: Prometheus text with the projection lag
+/// and the append counters.
 struct HealthController: Sendable {
     let context: AppContext
+    let queries: ProjectionQueries
 
     func addRoutes(to router: Router<ConcordRequestContext>) {
         router.get("healthz") { _, _ in "ok\n" }
@@ -80,9 +103,46 @@ struct HealthController: Sendable {
                     detail: "the database is unreachable or its migrations are not current"
                 ).response()
             }
+            let queries = self.queries
+            let lag = try? await withDatabaseDeadline(.seconds(2)) { try await queries.lag() }
+            let text =
+                "ready\n"
+                + (lag.map {
+                    "projection \($0.name): position \($0.checkpoint) of \($0.head), \($0.eventsBehind) events and "
+                        + "\(String(format: "%.3f", $0.secondsBehind)) s behind\n"
+                } ?? "")
             return Response(
                 status: .ok, headers: [.contentType: "text/plain; charset=utf-8"],
-                body: .init(byteBuffer: ByteBuffer(string: "ready\n")))
+                body: .init(byteBuffer: ByteBuffer(string: text)))
+        }
+        router.get("metrics") { _, _ -> Response in
+            let queries = self.queries
+            let lag = try await withDatabaseDeadline(.seconds(2)) { try await queries.lag() }
+            let statistics = self.context.store.statistics.snapshot
+            let text = """
+                # HELP concord_projection_events_behind Events in the log not yet applied by the projection.
+                # TYPE concord_projection_events_behind gauge
+                concord_projection_events_behind{projection="\(lag.name)"} \(lag.eventsBehind)
+                # HELP concord_projection_seconds_behind Age of the oldest event the projection has not applied.
+                # TYPE concord_projection_seconds_behind gauge
+                concord_projection_seconds_behind{projection="\(lag.name)"} \(String(format: "%.6f", lag.secondsBehind))
+                # HELP concord_projection_checkpoint Position the projection has applied the log up to.
+                # TYPE concord_projection_checkpoint gauge
+                concord_projection_checkpoint{projection="\(lag.name)"} \(lag.checkpoint)
+                # HELP concord_log_head_position The last position of the event log.
+                # TYPE concord_log_head_position gauge
+                concord_log_head_position \(lag.head)
+                # HELP concord_append_batches_total Group-commit batches this process committed.
+                # TYPE concord_append_batches_total counter
+                concord_append_batches_total \(statistics.batches)
+                # HELP concord_appended_events_total Events this process appended.
+                # TYPE concord_appended_events_total counter
+                concord_appended_events_total \(statistics.events)
+
+                """
+            return Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                body: .init(byteBuffer: ByteBuffer(string: text)))
         }
     }
 }

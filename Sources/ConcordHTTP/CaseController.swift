@@ -6,7 +6,7 @@ import Hummingbird
 /// The routes of one stream kind (complaints, appeals or referrals): create with POST on the collection, each
 /// command a POST on the case, GET a case. The same code serves the three kinds.
 struct CaseController<
-    Machine: HasParties & CommandRequestDecoding & StateViews & NamesReferenceCodes & HasFollowUps
+    Machine: HasParties & CommandRequestDecoding & StateViews & NamesReferenceCodes & HasFollowUps & Summarized
 >: Sendable {
     let repository: CaseRepository<Machine>
     let reference: ReferenceFollower
@@ -14,6 +14,7 @@ struct CaseController<
     let collection: String
     let creation: Machine.CommandName
     let trackingKind: TrackingCode.Kind
+    let clock: WallClock
     /// Work on other kinds of stream that a command calls for (a reopened complaint opens an appeal); returns
     /// members to add to the answer. Runs again on a retry, so it must be harmless to repeat.
     var afterCommand:
@@ -30,7 +31,7 @@ struct CaseController<
     func create(_ request: Request, context: ConcordRequestContext) async throws -> Response {
         let principal = try context.requirePrincipal()
         let (bytes, body) = try await RequestBody.json(request, context: context)
-        let command = try Self.decode(self.creation, body: body)
+        let command = try Self.decode(self.creation, body: body, at: self.clock.now())
         try await self.checkCodes(in: command, state: nil)
         guard AccessPolicy.canCreate(principal, author: Machine.author(of: command)) else {
             throw Problem(
@@ -64,7 +65,7 @@ struct CaseController<
                 status: .notFound, title: "No such command", detail: "a \(Machine.streamType) has no command '\(name)'")
         }
         let (bytes, body) = try await RequestBody.json(request, context: context)
-        let at = Timestamp.now()
+        let at = self.clock.now()
         let decoded = try Self.decode(commandName, body: body, at: at)
         let (current, loaded) = try await self.readable(id, principal: principal)
         try await self.checkCodes(in: decoded, state: current)
@@ -160,9 +161,13 @@ struct CaseController<
                 "role": event.metadata.role.map(JSONValue.string) ?? .null,
             ])
         }
+        let catalog = self.reference.data.catalog
+        let loop = Machine.summary(state, id: id, catalog: catalog).loopView(at: self.clock.now()) {
+            catalog.name(of: $0)
+        }
         var body: JSONValue = [
             "id": .string(id), "version": .integer(loaded.version), Machine.streamType: Machine.view(state),
-            "events": .array(history),
+            "loop": loop, "events": .array(history),
         ]
         if case .object(var members) = body {
             if let (key, details) = Self.personalDetails(loaded.events, for: principal) { members[key] = details }
@@ -188,7 +193,7 @@ struct CaseController<
         return (key, details)
     }
 
-    static func decode(_ name: Machine.CommandName, body: JSONValue, at: Timestamp = .now()) throws -> Machine.Command {
+    static func decode(_ name: Machine.CommandName, body: JSONValue, at: Timestamp) throws -> Machine.Command {
         do {
             // A redirect creates a new referral, whose tracking code the server chooses, as it does for every case.
             if let referralName = name as? Referral.CommandName, referralName == .redirect {

@@ -37,7 +37,7 @@ public struct AppendResult: Sendable, Hashable {
 public final class EventStore: Service, Sendable {
     public static let notificationChannel = "concord_events"
 
-    let client: PostgresClient
+    public let client: PostgresClient
     let logger: Logger
     let queue: AppendQueue
     let wakeup = Wakeup()
@@ -276,6 +276,15 @@ public final class EventStore: Service, Sendable {
             }
         }
         return events
+    }
+
+    /// A counter that moves whenever events may have been committed (by this process or, via NOTIFY, another). Read
+    /// it before reading the log, then `waitForCommits(since:timeout:)`: a commit in between is never missed.
+    public var commitGeneration: UInt64 { self.wakeup.generation }
+
+    /// Returns when a commit has been seen since `generation`, after `timeout`, or when the task is cancelled.
+    public func waitForCommits(since generation: UInt64, timeout: Duration) async {
+        await self.wakeup.wait(since: generation, timeout: timeout)
     }
 
     /// Follows the log from after `position`: catches up, then waits for new events (woken by NOTIFY, polling every

@@ -117,6 +117,8 @@ extension Programme {
             Payload.object([
                 "code": self.code, "name": self.name, "agency": self.agency, "contributory": self.contributory,
                 "appeal_window_days": self.appealWindowDays, "at": at,
+                // Written only when set, so that definitions without it keep their earlier form.
+                "escalate_when_overdue": self.escalatesWhenOverdue ? true : nil,
             ]), ["service_levels": .object(levels)])
     }
 
@@ -124,7 +126,8 @@ extension Programme {
         self.init(
             code: code, name: name, agency: try reader.required("agency"),
             contributory: try reader.required("contributory"), serviceLevels: try Self.serviceLevels(reader),
-            appealWindowDays: try reader.required("appeal_window_days"))
+            appealWindowDays: try reader.required("appeal_window_days"),
+            escalatesWhenOverdue: try reader.optional("escalate_when_overdue") ?? false)
     }
 
     private static func serviceLevels(

@@ -42,10 +42,13 @@ public struct Programme: Sendable, Hashable, Codable {
     public var serviceLevels: [Complaint.Category: ServiceLevel]
     /// Days after a complaint's outcome, or a programme decision, during which an appeal may be lodged.
     public var appealWindowDays: Int
+    /// Whether a complaint that passes a due time of this programme's service levels is escalated one
+    /// administrative level up by the service itself (`EscalatedForOverdue`), once per due time.
+    public var escalatesWhenOverdue: Bool
 
     public init(
         code: String, name: String, agency: String, contributory: Bool,
-        serviceLevels: [Complaint.Category: ServiceLevel], appealWindowDays: Int
+        serviceLevels: [Complaint.Category: ServiceLevel], appealWindowDays: Int, escalatesWhenOverdue: Bool = false
     ) {
         self.code = code
         self.name = name
@@ -53,6 +56,7 @@ public struct Programme: Sendable, Hashable, Codable {
         self.contributory = contributory
         self.serviceLevels = serviceLevels
         self.appealWindowDays = appealWindowDays
+        self.escalatesWhenOverdue = escalatesWhenOverdue
     }
 
     /// The service level for complaints of `category`, nil when the programme has none for it.
@@ -64,6 +68,7 @@ public struct Programme: Sendable, Hashable, Codable {
         case code, name, agency, contributory
         case serviceLevels = "service_levels"
         case appealWindowDays = "appeal_window_days"
+        case escalatesWhenOverdue = "escalate_when_overdue"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -73,6 +78,7 @@ public struct Programme: Sendable, Hashable, Codable {
         self.agency = try container.decode(String.self, forKey: .agency)
         self.contributory = try container.decode(Bool.self, forKey: .contributory)
         self.appealWindowDays = try container.decode(Int.self, forKey: .appealWindowDays)
+        self.escalatesWhenOverdue = try container.decodeIfPresent(Bool.self, forKey: .escalatesWhenOverdue) ?? false
         let levels = try container.decode([String: ServiceLevel].self, forKey: .serviceLevels)
         self.serviceLevels = try Self.categories(levels, in: container)
     }
@@ -84,6 +90,7 @@ public struct Programme: Sendable, Hashable, Codable {
         try container.encode(self.agency, forKey: .agency)
         try container.encode(self.contributory, forKey: .contributory)
         try container.encode(self.appealWindowDays, forKey: .appealWindowDays)
+        if self.escalatesWhenOverdue { try container.encode(true, forKey: .escalatesWhenOverdue) }
         let levels = Dictionary(uniqueKeysWithValues: self.serviceLevels.map { ($0.key.rawValue, $0.value) })
         try container.encode(levels, forKey: .serviceLevels)
     }

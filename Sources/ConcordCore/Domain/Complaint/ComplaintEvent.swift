@@ -7,6 +7,10 @@ extension Complaint {
         case transferred(fromProgramme: String, toProgramme: String, reason: String, at: Timestamp)
         /// `level` is the escalation level reached: 1 after the first escalation.
         case escalated(fromArea: String, toArea: String, level: Int, reason: String, at: Timestamp)
+        /// Appended by the service, not a person: the complaint passed `dueAt`, the due time of `step` in its
+        /// programme's service levels, and the programme escalates overdue complaints.
+        case escalatedForOverdue(
+            fromArea: String, toArea: String, level: Int, step: NextStep, dueAt: Timestamp, at: Timestamp)
         case noteAdded(text: String, at: Timestamp)
         case findingRecorded(text: String, at: Timestamp)
         case resolved(outcome: RedressOutcome, actionsTaken: String, at: Timestamp)
@@ -25,6 +29,7 @@ extension Complaint {
         case assigned = "ComplaintAssigned"
         case transferred = "ComplaintTransferred"
         case escalated = "ComplaintEscalated"
+        case escalatedForOverdue = "EscalatedForOverdue"
         case noteAdded = "ComplaintNoteAdded"
         case findingRecorded = "ComplaintFindingRecorded"
         case resolved = "ComplaintResolved"
@@ -44,6 +49,7 @@ extension Complaint.Event {
         case .assigned: .assigned
         case .transferred: .transferred
         case .escalated: .escalated
+        case .escalatedForOverdue: .escalatedForOverdue
         case .noteAdded: .noteAdded
         case .findingRecorded: .findingRecorded
         case .resolved: .resolved
@@ -61,7 +67,8 @@ extension Complaint.Event {
         switch self {
         case .lodged(let lodgement): lodgement.at
         case .acknowledged(let at), .assigned(_, _, let at), .transferred(_, _, _, let at),
-            .escalated(_, _, _, _, let at), .noteAdded(_, let at), .findingRecorded(_, let at),
+            .escalated(_, _, _, _, let at), .escalatedForOverdue(_, _, _, _, _, let at), .noteAdded(_, let at),
+            .findingRecorded(_, let at),
             .resolved(_, _, let at), .complainantNotified(_, let at), .closed(_, let at), .reopened(_, _, let at),
             .withdrawn(_, let at), .rejectedOutOfScope(_, _, let at):
             at
@@ -78,6 +85,10 @@ extension Complaint.Event {
             Payload.object(["from_programme": source, "to_programme": target, "reason": reason, "at": at])
         case .escalated(let source, let target, let level, let reason, let at):
             Payload.object(["from_area": source, "to_area": target, "level": level, "reason": reason, "at": at])
+        case .escalatedForOverdue(let source, let target, let level, let step, let dueAt, let at):
+            Payload.object([
+                "from_area": source, "to_area": target, "level": level, "step": step, "due_at": dueAt, "at": at,
+            ])
         case .noteAdded(let text, let at), .findingRecorded(let text, let at):
             Payload.object(["text": text, "at": at])
         case .resolved(let outcome, let actionsTaken, let at):
@@ -110,6 +121,11 @@ extension Complaint.Event {
             return .escalated(
                 fromArea: try reader.required("from_area"), toArea: try reader.required("to_area"),
                 level: try reader.required("level"), reason: try reader.required("reason"), at: at)
+        case .escalatedForOverdue:
+            return .escalatedForOverdue(
+                fromArea: try reader.required("from_area"), toArea: try reader.required("to_area"),
+                level: try reader.required("level"), step: try reader.required("step"),
+                dueAt: try reader.required("due_at"), at: at)
         case .noteAdded: return .noteAdded(text: try reader.required("text"), at: at)
         case .findingRecorded: return .findingRecorded(text: try reader.required("text"), at: at)
         case .resolved:

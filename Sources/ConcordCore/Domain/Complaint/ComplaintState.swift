@@ -33,6 +33,9 @@ extension Complaint {
         public var acknowledgedAt: Timestamp?
         public var assignedAt: Timestamp?
         public var lastEscalatedAt: Timestamp?
+        /// The due time (and its step) that the service last escalated the complaint for: it escalates once per
+        /// due time.
+        public var overdueEscalation: OverdueEscalation?
         public var resolvedAt: Timestamp?
         /// When the complainant was told: the loop closed.
         public var notifiedAt: Timestamp?
@@ -91,6 +94,11 @@ extension Complaint {
             state.area = target
             state.escalationLevel = level
             state.lastEscalatedAt = at
+        case .escalatedForOverdue(_, let target, let level, let step, let dueAt, let at):
+            state.area = target
+            state.escalationLevel = level
+            state.lastEscalatedAt = at
+            state.overdueEscalation = OverdueEscalation(step: step, dueAt: dueAt)
         case .noteAdded: state.noteCount += 1
         case .findingRecorded: state.findingCount += 1
         case .resolved(let outcome, _, let at):

@@ -1,0 +1,289 @@
+import ConcordCore
+import ConcordProjections
+import ConcordStore
+import Foundation
+import Hummingbird
+
+/// The views read from the projections: a programme's queue, an office's cases, open and overdue loops, a
+/// coordinator's escalations and the indicators. Each is scoped by the caller's role (brief, invariant 6); a
+/// scope the caller does not have answers 404, as for a case.
+struct ProjectionController: Sendable {
+    let queries: ProjectionQueries
+    let reference: ReferenceFollower
+    let clock: WallClock
+
+    func addRoutes(to router: Router<ConcordRequestContext>) {
+        router.get("v1/programmes/:code/queue") { request, context in try await self.queue(request, context) }
+        router.get("v1/offices/:code/cases") { request, context in try await self.officeCases(request, context) }
+        router.get("v1/loops") { request, context in try await self.loops(request, context) }
+        router.get("v1/areas/:code/escalations") { request, context in try await self.escalations(request, context) }
+        router.get("v1/indicators") { request, context in try await self.indicators(request, context) }
+    }
+
+    /// What waits for the programme's action, by due time.
+    func queue(_ request: Request, _ context: ConcordRequestContext) async throws -> Response {
+        let principal = try context.requirePrincipal()
+        let code = try context.parameters.require("code")
+        let catalog = try await self.catalog()
+        guard catalog.receivingProgramme(code) != nil || catalog.programme(code) != nil else {
+            throw Self.notFound("no programme \(code)")
+        }
+        var scope: CaseScope
+        switch principal.role {
+        case .admin, .auditor: scope = .everything
+        case .programme where principal.scope == code: scope = CaseScope(sensitive: principal.focalPoint)
+        case .coordinator: scope = CaseScope(area: principal.scope, sensitive: false)
+        default: throw Self.notFound("no queue of \(code) that you can see")
+        }
+        var query = QueryParameters(request)
+        var filter = try query.filter(catalog: catalog, allowed: ["kind", "status", "overdue", "category", "area"])
+        filter.waitingOn = code
+        scope.programme = nil
+        return try await self.page(query, scope: scope, filter: filter, order: .due, key: "queue")
+    }
+
+    /// What the office lodged or sent, newest first, with counter-referral feedback waiting for it flagged.
+    func officeCases(_ request: Request, _ context: ConcordRequestContext) async throws -> Response {
+        let principal = try context.requirePrincipal()
+        let code = try context.parameters.require("code")
+        let catalog = try await self.catalog()
+        guard catalog.office(code) != nil || catalog.programme(code) != nil else {
+            throw Self.notFound("no office \(code)")
+        }
+        let scope: CaseScope
+        switch principal.role {
+        case .admin, .auditor: scope = CaseScope(office: code, sensitive: true)
+        case .office,
+            .programme where principal.scope == code:
+            scope = CaseScope(office: code, sensitive: false)
+        case .coordinator: scope = CaseScope(office: code, area: principal.scope, sensitive: false)
+        default: throw Self.notFound("no cases of \(code) that you can see")
+        }
+        var query = QueryParameters(request)
+        let filter = try query.filter(
+            catalog: catalog, allowed: ["kind", "status", "loop", "overdue", "category", "area", "feedback_waiting"])
+        return try await self.page(query, scope: scope, filter: filter, order: .newest, key: "cases")
+    }
+
+    /// Open, awaiting-feedback and overdue loops, oldest first.
+    func loops(_ request: Request, _ context: ConcordRequestContext) async throws -> Response {
+        let principal = try context.requirePrincipal()
+        let catalog = try await self.catalog()
+        var query = QueryParameters(request)
+        var filter = try query.filter(
+            catalog: catalog,
+            allowed: ["kind", "status", "loop", "overdue", "category", "area", "programme", "min_age_days"])
+        if filter.loop == "closed" {
+            throw Problem(
+                status: .badRequest, title: "Invalid query parameter",
+                detail: "loop must be open, awaiting_feedback or overdue: this list holds loops not yet closed",
+                field: "loop")
+        }
+        if filter.loop == nil { filter.loop = "not_closed" }
+        return try await self.page(
+            query, scope: Self.scope(of: principal), filter: filter, order: .loopAge, key: "loops")
+    }
+
+    /// Escalated complaints in the area and below: the coordinator's view for that level.
+    func escalations(_ request: Request, _ context: ConcordRequestContext) async throws -> Response {
+        let principal = try context.requirePrincipal()
+        let code = try context.parameters.require("code")
+        let catalog = try await self.catalog()
+        guard catalog.area(code) != nil else { throw Self.notFound("no area \(code)") }
+        switch principal.role {
+        case .admin, .auditor: break
+        case .coordinator where catalog.isWithin(area: code, ancestor: principal.scope ?? ""): break
+        default: throw Self.notFound("no escalations in \(code) that you can see")
+        }
+        var query = QueryParameters(request)
+        var filter = try query.filter(catalog: catalog, allowed: ["status", "overdue", "category", "loop"])
+        filter.kind = Complaint.streamType
+        filter.escalated = true
+        filter.area = code
+        let sensitive = principal.role == .admin || principal.role == .auditor
+        return try await self.page(
+            query, scope: CaseScope(sensitive: sensitive), filter: filter, order: .due, key: "escalations")
+    }
+
+    /// The M&E indicators, as JSON or (with `Accept: text/csv` or `format=csv`) CSV.
+    func indicators(_ request: Request, _ context: ConcordRequestContext) async throws -> Response {
+        let principal = try context.requirePrincipal()
+        let catalog = try await self.catalog()
+        var query = QueryParameters(request)
+        let now = self.clock.now()
+        let to = try query.time("to") ?? now
+        let from =
+            try query.time("from")
+            ?? Timestamp(microsecondsSinceEpoch: to.microsecondsSinceEpoch - 365 * 86_400_000_000)
+        guard from < to else {
+            throw Problem(status: .badRequest, title: "Invalid period", detail: "from must be before to", field: "from")
+        }
+        let groupBy = query.take("group_by")
+        let level = query.take("level")
+        guard let grouping = IndicatorGrouping(groupBy: groupBy, level: level) else {
+            let field =
+                groupBy.map { ["programme", "area", "category", "channel", "total"].contains($0) } == true
+                ? "level" : "group_by"
+            throw Problem(
+                status: .badRequest, title: "Invalid query parameter",
+                detail: field == "level"
+                    ? "level must be one of country, province, district, community"
+                    : "group_by must be one of programme, area, category, channel, total", field: field)
+        }
+        let format = query.take("format") ?? (request.headers[.accept]?.contains("text/csv") == true ? "csv" : "json")
+        guard ["csv", "json"].contains(format) else {
+            throw Problem(
+                status: .badRequest, title: "Invalid query parameter", detail: "format must be json or csv",
+                field: "format")
+        }
+        try query.refuseRest()
+        let (queries, scope) = (self.queries, Self.scope(of: principal))
+        let indicators = try await withDatabaseDeadline(.seconds(30)) {
+            try await Indicators.compute(
+                client: queries.client, scope: scope, grouping: grouping, from: from, to: to, now: now,
+                logger: queries.logger)
+        }
+        _ = catalog
+        if format == "csv" {
+            return Response(
+                status: .ok, headers: [.contentType: "text/csv; charset=utf-8"],
+                body: .init(byteBuffer: ByteBuffer(string: indicators.csv)))
+        }
+        let body = try indicators.json(extra: [
+            "from": from.rfc3339, "to": to.rfc3339, "group_by": groupBy ?? "total", "as_of": now.rfc3339,
+        ])
+        return Response(
+            status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: body)))
+    }
+
+    // MARK: Helpers
+
+    /// The lists a role may see across the system: an office its own, a programme what it handles, a coordinator
+    /// its area, auditors and admins everything.
+    static func scope(of principal: Principal) -> CaseScope {
+        switch principal.role {
+        case .admin, .auditor: .everything
+        case .office: CaseScope(office: principal.scope ?? "", sensitive: false)
+        case .programme: CaseScope(programme: principal.scope ?? "", sensitive: principal.focalPoint)
+        case .coordinator: CaseScope(area: principal.scope ?? "", sensitive: false)
+        }
+    }
+
+    private func page(
+        _ query: QueryParameters, scope: CaseScope, filter: CaseFilter, order: CaseOrder, key: String
+    ) async throws -> Response {
+        var query = query
+        let limit = try query.integer("limit", in: 1...500) ?? 50
+        let cursor = try query.take("after").map { text in
+            guard let cursor = PageCursor(text: text) else {
+                throw Problem(
+                    status: .badRequest, title: "Invalid query parameter",
+                    detail: "after must be the next_after value of a previous page", field: "after")
+            }
+            return cursor
+        }
+        try query.refuseRest()
+        let (queries, now) = (self.queries, self.clock.now())
+        let (items, next) = try await withDatabaseDeadline {
+            try await queries.cases(scope: scope, filter: filter, order: order, after: cursor, limit: limit, now: now)
+        }
+        var body: [String: JSONValue] = [key: .array(items.map(\.json)), "as_of": .string(now.rfc3339)]
+        if let next { body["next_after"] = .string(next.text) }
+        return JSONResponse.make(.object(body), status: .ok)
+    }
+
+    private func catalog() async throws -> ReferenceCatalog {
+        let reference = self.reference
+        try await withDatabaseDeadline { await reference.ready() }
+        return reference.data.catalog
+    }
+
+    static func notFound(_ detail: String) -> Problem {
+        Problem(status: .notFound, title: "Not found", detail: detail)
+    }
+}
+
+/// The query string, taken parameter by parameter; what is left over is refused, so a misspelt filter is an
+/// error rather than silently ignored.
+struct QueryParameters {
+    private var values: [String: String]
+
+    init(_ request: Request) {
+        var values: [String: String] = [:]
+        for (name, value) in request.uri.queryParameters { values[String(name)] = String(value) }
+        self.values = values
+    }
+
+    mutating func take(_ name: String) -> String? { self.values.removeValue(forKey: name) }
+
+    func refuseRest() throws {
+        guard let name = self.values.keys.sorted().first else { return }
+        throw Problem(
+            status: .badRequest, title: "Unknown query parameter", detail: "this list takes no parameter '\(name)'",
+            field: name)
+    }
+
+    mutating func integer(_ name: String, in range: ClosedRange<Int>) throws -> Int? {
+        guard let text = self.take(name) else { return nil }
+        guard let value = Int(text), range.contains(value) else {
+            throw Self.invalid(name, "must be a whole number from \(range.lowerBound) to \(range.upperBound)")
+        }
+        return value
+    }
+
+    mutating func bool(_ name: String) throws -> Bool? {
+        guard let text = self.take(name) else { return nil }
+        guard let value = ["true": true, "false": false][text] else {
+            throw Self.invalid(name, "must be true or false")
+        }
+        return value
+    }
+
+    mutating func oneOf(_ name: String, _ allowed: [String]) throws -> String? {
+        guard let text = self.take(name) else { return nil }
+        guard allowed.contains(text) else {
+            throw Self.invalid(name, "must be one of " + allowed.joined(separator: ", "))
+        }
+        return text
+    }
+
+    /// A date (`2026-11-01`, midnight UTC) or an RFC 3339 time.
+    mutating func time(_ name: String) throws -> Timestamp? {
+        guard let text = self.take(name) else { return nil }
+        if let time = Timestamp(rfc3339: text) ?? Timestamp(rfc3339: text + "T00:00:00Z") { return time }
+        throw Self.invalid(name, "must be a date like 2026-11-01 or a time like 2026-11-01T09:30:00Z")
+    }
+
+    /// The list filters named in `allowed`, checked against the domain's vocabulary and the reference data.
+    mutating func filter(catalog: ReferenceCatalog, allowed: Set<String>) throws -> CaseFilter {
+        var filter = CaseFilter()
+        let kinds = [Complaint.streamType, Appeal.streamType, Referral.streamType]
+        let statuses =
+            Complaint.Status.allCases.map(\.rawValue) + Appeal.Status.allCases.map(\.rawValue)
+            + Referral.Status.allCases.map(\.rawValue)
+        if allowed.contains("kind") { filter.kind = try self.oneOf("kind", kinds) }
+        if allowed.contains("status") { filter.status = try self.oneOf("status", Array(Set(statuses)).sorted()) }
+        if allowed.contains("loop") { filter.loop = try self.oneOf("loop", LoopStatus.allCases.map(\.rawValue)) }
+        if allowed.contains("overdue") { filter.overdue = try self.bool("overdue") }
+        if allowed.contains("category") {
+            filter.category = try self.oneOf("category", Complaint.Category.allCases.map(\.rawValue))
+        }
+        if allowed.contains("feedback_waiting") { filter.feedbackWaiting = try self.bool("feedback_waiting") }
+        if allowed.contains("min_age_days") { filter.minimumAgeDays = try self.integer("min_age_days", in: 0...36_500) }
+        if allowed.contains("area"), let area = self.take("area") {
+            guard catalog.area(area) != nil else { throw Self.invalid("area", "no area has the code \(area)") }
+            filter.area = area
+        }
+        if allowed.contains("programme"), let programme = self.take("programme") {
+            guard catalog.receivingProgramme(programme) != nil else {
+                throw Self.invalid("programme", "no programme or service has the code \(programme)")
+            }
+            filter.programme = programme
+        }
+        return filter
+    }
+
+    static func invalid(_ name: String, _ reason: String) -> Problem {
+        Problem(status: .badRequest, title: "Invalid query parameter", detail: "\(name) \(reason)", field: name)
+    }
+}

@@ -1,0 +1,89 @@
+import ConcordCore
+import ConcordStore
+import Logging
+import PostgresNIO
+
+/// Rebuilds the projections from the log while the service keeps answering from the old tables: builds fresh
+/// tables in `projection_rebuild` from position 0, then, in one transaction that holds the live checkpoint row
+/// (so the live runner cannot commit meanwhile), applies what arrived during the build and swaps the schemas.
+/// The live runner notices the swap at its next write and carries on from the new checkpoint. Runs as the owner.
+public struct ProjectionRebuild: Sendable {
+    /// The projections that can be rebuilt, by name.
+    public static let names = [CaseTables.name]
+
+    let client: PostgresClient
+    let store: EventStore
+    let logger: Logger
+    var pageSize = 2_000
+
+    public init(client: PostgresClient, store: EventStore, logger: Logger, pageSize: Int = 2_000) {
+        self.client = client
+        self.store = store
+        self.logger = logger
+        self.pageSize = pageSize
+    }
+
+    /// What a rebuild did.
+    public struct Report: Sendable {
+        public var events: Int
+        public var position: Int64
+    }
+
+    /// Rebuilds and swaps in the tables. `progress` gets the position reached and the head at the start.
+    public func run(
+        progress: @escaping @Sendable (_ position: Int64, _ head: Int64) -> Void = { _, _ in }
+    ) async throws
+        -> Report
+    {
+        let head = try await self.store.head().position
+        return try await self.client.withConnection { connection in
+            try await connection.execute(
+                "SELECT create_projection_tables(\(CaseTables.rebuild.schema))", logger: self.logger)
+            var projector = try await CaseProjector.start(
+                store: self.store, tables: .rebuild, on: connection, logger: self.logger)
+            projector.pageSize = self.pageSize
+            var events = try await projector.catchUp(on: connection) { progress($0, head) }
+            try await connection.withCheckedTransaction(logger: self.logger) { connection in
+                try await connection.execute(
+                    "LOCK TABLE \(unescaped: CaseTables.live.sql).checkpoints IN ACCESS EXCLUSIVE MODE",
+                    logger: self.logger)
+                projector.inTransaction = true
+                events += try await projector.catchUp(on: connection)
+                try await connection.execute(
+                    "DROP SCHEMA \(unescaped: CaseTables.live.sql) CASCADE", logger: self.logger)
+                try await connection.execute(
+                    "ALTER SCHEMA \(unescaped: CaseTables.rebuild.sql) RENAME TO \(unescaped: CaseTables.live.sql)",
+                    logger: self.logger)
+            }
+            progress(projector.position, max(head, projector.position))
+            return Report(events: events, position: projector.position)
+        }
+    }
+
+    /// Builds the tables in `projection_rebuild` and stops there (no swap): for comparing a rebuild with the live
+    /// tables, and for the benchmark.
+    public func buildAside() async throws -> Report {
+        try await self.client.withConnection { connection in
+            try await connection.execute(
+                "SELECT create_projection_tables(\(CaseTables.rebuild.schema))", logger: self.logger)
+            var projector = try await CaseProjector.start(
+                store: self.store, tables: .rebuild, on: connection, logger: self.logger)
+            projector.pageSize = self.pageSize
+            let events = try await projector.catchUp(on: connection)
+            return Report(events: events, position: projector.position)
+        }
+    }
+}
+
+/// Catches the live tables up with the log on one connection and returns: what a test or a one-off command uses
+/// instead of the runner.
+public func catchUpProjections(
+    client: PostgresClient, store: EventStore, logger: Logger, pageSize: Int = 2_000
+) async throws -> Int64 {
+    try await client.withConnection { connection in
+        var projector = try await CaseProjector.start(store: store, tables: .live, on: connection, logger: logger)
+        projector.pageSize = pageSize
+        try await projector.catchUp(on: connection)
+        return projector.position
+    }
+}

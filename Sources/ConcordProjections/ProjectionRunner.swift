@@ -1,0 +1,110 @@
+import ConcordCore
+import ConcordStore
+import Logging
+import PostgresNIO
+import ServiceLifecycle
+import Synchronization
+
+/// Runs the `cases` projection in a `concord serve` process: follows the log from the checkpoint and keeps the
+/// tables current, and sweeps for complaints to escalate as overdue.
+///
+/// With several processes on one database exactly one runs it: the one holding the projection's lease, a
+/// session-level advisory lock taken on the connection that also does the writes. When that process dies its
+/// connection closes, the lock goes with it, and another process takes the lease at its next try (every
+/// `leaseRetry`, 1 s by default). The checkpoint guard in `CaseTables.write` keeps a stale leader from writing.
+public final class ProjectionRunner: Service, Sendable {
+    let client: PostgresClient
+    let store: EventStore
+    let escalator: OverdueEscalator?
+    let logger: Logger
+    let leaseRetry: Duration
+    let pollInterval: Duration
+    private let leading = Atomic<Bool>(false)
+
+    public init(
+        client: PostgresClient, store: EventStore, escalator: OverdueEscalator?, logger: Logger,
+        leaseRetry: Duration = .seconds(1), pollInterval: Duration = .seconds(1)
+    ) {
+        self.client = client
+        self.store = store
+        self.escalator = escalator
+        self.logger = logger
+        self.leaseRetry = leaseRetry
+        self.pollInterval = pollInterval
+    }
+
+    /// Whether this process holds the lease now.
+    public var isLeader: Bool { self.leading.load(ordering: .relaxed) }
+
+    public func run() async throws {
+        try? await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                do {
+                    try await self.client.withConnection { connection in try await self.leadIfFree(connection) }
+                } catch is CancellationError {
+                    return
+                } catch {
+                    if Task.isCancelled { return }
+                    self.logger.warning(
+                        "projection runner stopped; trying again", metadata: ["error": "\(safeDescription(of: error))"])
+                }
+                try await Task.sleep(for: self.leaseRetry)
+            }
+        }
+    }
+
+    /// Takes the lease if it is free and runs the projection until the connection fails or the task is cancelled;
+    /// returns at once when another process holds it.
+    private func leadIfFree(_ connection: PostgresConnection) async throws {
+        let rows = try await connection.query(
+            "SELECT pg_try_advisory_lock(hashtextextended('concord projection ' || \(CaseTables.name), 0))",
+            logger: self.logger)
+        var acquired = false
+        for try await value in rows.decode(Bool.self) { acquired = value }
+        guard acquired else { return }
+        self.leading.store(true, ordering: .relaxed)
+        self.logger.info("projection lease taken", metadata: ["projection": "\(CaseTables.name)"])
+        do {
+            try await self.lead(connection)
+        } catch {
+            self.leading.store(false, ordering: .relaxed)
+            // Back in the pool the connection must not keep the lock (it would block every other process).
+            _ = try? await connection.execute(
+                "SELECT pg_advisory_unlock(hashtextextended('concord projection ' || \(CaseTables.name), 0))",
+                logger: self.logger)
+            throw error
+        }
+    }
+
+    private func lead(_ connection: PostgresConnection) async throws {
+        while true {
+            var projector = try await CaseProjector.start(
+                store: self.store, tables: .live, on: connection, logger: self.logger)
+            do {
+                try await self.follow(&projector, on: connection)
+            } catch let moved as CheckpointMoved {
+                // A rebuild swapped the tables in: start again from their checkpoint.
+                self.logger.info("projection restarts", metadata: ["reason": "\(moved.description)"])
+            } catch let error as PSQLError where error.serverInfo?[.sqlState] == "42P01" {
+                self.logger.info("projection tables were swapped; restarting")
+            }
+        }
+    }
+
+    private func follow(_ projector: inout CaseProjector, on connection: PostgresConnection) async throws {
+        while true {
+            try Task.checkCancellation()
+            let generation = self.store.commitGeneration
+            if try await projector.step(on: connection) > 0 { continue }
+            if let escalator = self.escalator {
+                do {
+                    try await escalator.sweep(catalog: projector.catalog)
+                } catch {
+                    self.logger.warning(
+                        "overdue sweep failed; next time", metadata: ["error": "\(safeDescription(of: error))"])
+                }
+            }
+            await self.store.waitForCommits(since: generation, timeout: self.pollInterval)
+        }
+    }
+}
