@@ -61,7 +61,8 @@ BEGIN
             PRIMARY KEY (kind, id)
         )$t$, target);
     -- A programme's queue: what waits for it, by due time.
-    EXECUTE format($t$CREATE INDEX ON %I.cases (waiting_on, coalesce(due_at, 'infinity'), kind, id)
+    EXECUTE format($t$CREATE INDEX ON %I.cases
+                      (waiting_on, coalesce(concord_microseconds(due_at), 9223372036854775807), kind, id)
                       WHERE loop <> 'closed'$t$, target);
     -- An office's cases, newest first.
     EXECUTE format('CREATE INDEX ON %I.cases (office, opened_at)', target);

@@ -28,7 +28,7 @@ struct ProjectionController: Sendable {
         guard catalog.receivingProgramme(code) != nil || catalog.programme(code) != nil else {
             throw Self.notFound("no programme \(code)")
         }
-        var scope: CaseScope
+        let scope: CaseScope
         switch principal.role {
         case .admin, .auditor: scope = .everything
         case .programme where principal.scope == code: scope = CaseScope(sensitive: principal.focalPoint)
@@ -38,7 +38,6 @@ struct ProjectionController: Sendable {
         var query = QueryParameters(request)
         var filter = try query.filter(catalog: catalog, allowed: ["kind", "status", "overdue", "category", "area"])
         filter.waitingOn = code
-        scope.programme = nil
         return try await self.page(query, scope: scope, filter: filter, order: .due, key: "queue")
     }
 
@@ -53,8 +52,8 @@ struct ProjectionController: Sendable {
         let scope: CaseScope
         switch principal.role {
         case .admin, .auditor: scope = CaseScope(office: code, sensitive: true)
-        case .office,
-            .programme where principal.scope == code:
+        case .office, .programme:
+            guard principal.scope == code else { throw Self.notFound("no cases of \(code) that you can see") }
             scope = CaseScope(office: code, sensitive: false)
         case .coordinator: scope = CaseScope(office: code, area: principal.scope, sensitive: false)
         default: throw Self.notFound("no cases of \(code) that you can see")
@@ -108,7 +107,6 @@ struct ProjectionController: Sendable {
     /// The M&E indicators, as JSON or (with `Accept: text/csv` or `format=csv`) CSV.
     func indicators(_ request: Request, _ context: ConcordRequestContext) async throws -> Response {
         let principal = try context.requirePrincipal()
-        let catalog = try await self.catalog()
         var query = QueryParameters(request)
         let now = self.clock.now()
         let to = try query.time("to") ?? now
@@ -120,6 +118,11 @@ struct ProjectionController: Sendable {
         }
         let groupBy = query.take("group_by")
         let level = query.take("level")
+        if level != nil, groupBy != "area" {
+            throw Problem(
+                status: .badRequest, title: "Invalid query parameter",
+                detail: "level goes with group_by=area only", field: "level")
+        }
         guard let grouping = IndicatorGrouping(groupBy: groupBy, level: level) else {
             let field =
                 groupBy.map { ["programme", "area", "category", "channel", "total"].contains($0) } == true
@@ -143,7 +146,6 @@ struct ProjectionController: Sendable {
                 client: queries.client, scope: scope, grouping: grouping, from: from, to: to, now: now,
                 logger: queries.logger)
         }
-        _ = catalog
         if format == "csv" {
             return Response(
                 status: .ok, headers: [.contentType: "text/csv; charset=utf-8"],
@@ -164,7 +166,7 @@ struct ProjectionController: Sendable {
         switch principal.role {
         case .admin, .auditor: .everything
         case .office: CaseScope(office: principal.scope ?? "", sensitive: false)
-        case .programme: CaseScope(programme: principal.scope ?? "", sensitive: principal.focalPoint)
+        case .programme: CaseScope(party: principal.scope ?? "", sensitive: principal.focalPoint)
         case .coordinator: CaseScope(area: principal.scope ?? "", sensitive: false)
         }
     }
@@ -247,10 +249,17 @@ struct QueryParameters {
         return text
     }
 
-    /// A date (`2026-11-01`, midnight UTC) or an RFC 3339 time.
+    /// A date (`2026-11-01`, midnight UTC) or an RFC 3339 time, with or without fractional seconds.
     mutating func time(_ name: String) throws -> Timestamp? {
         guard let text = self.take(name) else { return nil }
-        if let time = Timestamp(rfc3339: text) ?? Timestamp(rfc3339: text + "T00:00:00Z") { return time }
+        if let time = Timestamp(rfc3339: text) { return time }
+        let formatter = ISO8601DateFormatter()
+        for options: ISO8601DateFormatter.Options in [
+            [.withInternetDateTime], [.withInternetDateTime, .withFractionalSeconds], [.withFullDate],
+        ] {
+            formatter.formatOptions = options
+            if let date = formatter.date(from: text) { return Timestamp(date) }
+        }
         throw Self.invalid(name, "must be a date like 2026-11-01 or a time like 2026-11-01T09:30:00Z")
     }
 

@@ -32,16 +32,19 @@ public struct OverdueEscalator: Sendable {
         guard !escalating.isEmpty else { return 0 }
         let rows = try await self.client.query(
             """
-            SELECT id FROM \(unescaped: self.tables.sql).cases
+            SELECT id FROM \(unescaped: self.tables.sql).cases c
             WHERE kind = 'complaint' AND loop <> 'closed' AND waiting_on_kind = 'programme'
               AND waiting_on = ANY(\(escalating)) AND due_at < concord_time(\(now.microsecondsSinceEpoch))
               AND due_at IS DISTINCT FROM overdue_escalated_due_at
+              -- nothing above the top level: such a complaint would take a place in every sweep for nothing
+              AND NOT EXISTS (SELECT FROM \(unescaped: self.tables.sql).area_ancestors a
+                              WHERE a.area = c.area AND a.depth = 0 AND a.ancestor_level = 'country')
             ORDER BY due_at LIMIT \(limit)
             """, logger: self.logger)
+        var candidates: [String] = []
+        for try await id in rows.decode(String.self) { candidates.append(id) }
         var escalated = 0
-        for try await id in rows.decode(String.self) where try await self.escalate(id, catalog: catalog, now: now) {
-            escalated += 1
-        }
+        for id in candidates where try await self.escalate(id, catalog: catalog, now: now) { escalated += 1 }
         return escalated
     }
 

@@ -4,19 +4,21 @@ import Foundation
 import Logging
 import PostgresNIO
 
-/// Which cases a list query may return, as the caller's role and scope allow (brief, invariant 6).
+/// Which cases a list query may return: those the caller could read one by one (brief, invariant 6; the same
+/// rules as `AccessPolicy.canRead`).
 public struct CaseScope: Sendable, Hashable {
-    /// Only cases whose handling side (programme, receiver) is this code.
-    public var programme: String?
+    /// Only cases this programme (or office) handles or lodged: a complaint assigned to it, a referral it sent or
+    /// received.
+    public var party: String?
     /// Only cases lodged or sent by this office (or programme, for a referral's source).
     public var office: String?
-    /// Only cases whose area lies within this area's subtree.
+    /// Only complaints and appeals now in, or lodged in, this area's subtree (coordinators do not read referrals).
     public var area: String?
     /// Whether sensitive complaints may be listed.
     public var sensitive: Bool
 
-    public init(programme: String? = nil, office: String? = nil, area: String? = nil, sensitive: Bool) {
-        self.programme = programme
+    public init(party: String? = nil, office: String? = nil, area: String? = nil, sensitive: Bool) {
+        self.party = party
         self.office = office
         self.area = area
         self.sensitive = sensitive
@@ -87,7 +89,7 @@ public struct ProjectionQueries: Sendable {
         builder.scope(scope)
         builder.filter(filter)
         if let cursor {
-            builder.add("(\(sortKey), c.kind, c.id) \(direction == "DESC" ? "<" : ">") (")
+            builder.add(" AND (\(sortKey), c.kind, c.id) \(direction == "DESC" ? "<" : ">") (")
             builder.bind(cursor.sortKey)
             builder.add(", ")
             builder.bind(cursor.kind)
@@ -113,7 +115,8 @@ public struct ProjectionQueries: Sendable {
     /// The sort key as an integer (microseconds), so that one cursor shape serves every order.
     static func sortKey(_ order: CaseOrder) -> (String, String) {
         switch order {
-        case .due: ("concord_microseconds(coalesce(c.due_at, 'infinity'::timestamptz))", "ASC")
+        // Cases without a due time sort last; the expression is the queue index's.
+        case .due: ("coalesce(concord_microseconds(c.due_at), 9223372036854775807)", "ASC")
         case .newest: ("concord_microseconds(c.opened_at)", "DESC")
         case .loopAge: ("concord_microseconds(c.loop_since)", "ASC")
         }
@@ -242,9 +245,20 @@ struct WhereBuilder {
     }
 
     mutating func scope(_ scope: CaseScope) {
-        self.condition("c.programme = ", scope.programme)
+        if let party = scope.party {
+            self.add(" AND (c.programme = ")
+            self.bind(party)
+            self.add(" OR c.office = ")
+            self.bind(party)
+            self.add(")")
+        }
         self.condition("c.office = ", scope.office)
-        self.subtree("c.area", scope.area)
+        if let area = scope.area {
+            self.add(" AND c.kind <> 'referral' AND EXISTS (SELECT FROM \(self.tables.sql).area_ancestors a")
+            self.add(" WHERE a.area IN (c.area, c.lodging_area) AND a.ancestor = ")
+            self.bind(area)
+            self.add(")")
+        }
         if !scope.sensitive { self.add(" AND NOT c.sensitive") }
     }
 

@@ -19,6 +19,7 @@ public final class ProjectionRunner: Service, Sendable {
     let logger: Logger
     let leaseRetry: Duration
     let pollInterval: Duration
+    let sweepInterval: Duration = .seconds(5)
     private let leading = Atomic<Bool>(false)
 
     public init(
@@ -91,20 +92,28 @@ public final class ProjectionRunner: Service, Sendable {
         }
     }
 
+    /// Applies the log as it grows; sweeps for overdue complaints whenever caught up, and at least every
+    /// `sweepInterval` under a steady load.
     private func follow(_ projector: inout CaseProjector, on connection: PostgresConnection) async throws {
+        var lastSweep = ContinuousClock.now
         while true {
             try Task.checkCancellation()
             let generation = self.store.commitGeneration
-            if try await projector.step(on: connection) > 0 { continue }
-            if let escalator = self.escalator {
-                do {
-                    try await escalator.sweep(catalog: projector.catalog)
-                } catch {
-                    self.logger.warning(
-                        "overdue sweep failed; next time", metadata: ["error": "\(safeDescription(of: error))"])
-                }
+            let applied = try await projector.step(on: connection)
+            if applied == 0 || ContinuousClock.now - lastSweep > self.sweepInterval {
+                lastSweep = ContinuousClock.now
+                await self.sweep(catalog: projector.catalog)
             }
-            await self.store.waitForCommits(since: generation, timeout: self.pollInterval)
+            if applied == 0 { await self.store.waitForCommits(since: generation, timeout: self.pollInterval) }
+        }
+    }
+
+    private func sweep(catalog: ReferenceCatalog) async {
+        guard let escalator = self.escalator else { return }
+        do {
+            try await escalator.sweep(catalog: catalog)
+        } catch {
+            self.logger.warning("overdue sweep failed; next time", metadata: ["error": "\(safeDescription(of: error))"])
         }
     }
 }

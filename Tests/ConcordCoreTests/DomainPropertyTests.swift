@@ -7,7 +7,7 @@ import Testing
         let (failures, seen) = Exercise<Complaint>.run(
             seed: 2026_11_25, sequences: 1_200, command: RandomCommand.complaint, invariant: Invariant.complaint)
         #expect(failures.isEmpty, "\(failures.prefix(5))")
-        // `EscalatedForOverdue` comes from the service's overdue sweep, not from a command (ServiceLevelTests).
+        // `EscalatedForOverdue` comes from the service's overdue sweep, not from a command (LoopTests).
         let commanded = Complaint.EventKind.allCases.filter { $0 != .escalatedForOverdue }
         #expect(seen == Set(commanded.map(\.rawValue)), "the sequences should reach every event")
     }

@@ -35,7 +35,10 @@ import Testing
 
     /// Every route of the application, spelled as the document spells paths.
     static var routes: Set<String> {
-        var routes: Set<String> = ["/healthz", "/readyz", "/openapi.yaml", "/v1/track/{code}"]
+        var routes: Set<String> = [
+            "/healthz", "/readyz", "/metrics", "/openapi.yaml", "/v1/track/{code}", "/v1/programmes/{code}/queue",
+            "/v1/offices/{code}/cases", "/v1/loops", "/v1/areas/{code}/escalations", "/v1/indicators",
+        ]
         for (collection, commands) in Self.kinds {
             routes.insert("/v1/\(collection)")
             routes.insert("/v1/\(collection)/{id}")
@@ -63,7 +66,11 @@ import Testing
         let unknown = documented.subtracting(Self.routes).sorted()
         #expect(undocumented.isEmpty, "routes missing from docs/openapi.yaml: \(undocumented)")
         #expect(unknown.isEmpty, "documented paths that are no route: \(unknown)")
-        for path in documented.filter({ $0.split(separator: "/").count == 4 }) {
+        // A case's command paths take POST only; the lists (`/v1/programmes/{code}/queue`, ...) are GETs.
+        let collections = Set(Self.kinds.map(\.collection))
+        for path in documented {
+            let parts = path.split(separator: "/").map(String.init)
+            guard parts.count == 4, collections.contains(parts[1]) else { continue }
             #expect(try Self.document().operations[path]?.keys.sorted() == ["post"], "\(path)")
         }
     }
@@ -99,6 +106,7 @@ import Testing
             try await check(.get, "/healthz", "/healthz", token: nil, expecting: .ok)
             try await check(.get, "/readyz", "/readyz", token: nil, expecting: .ok)
             try await check(.get, "/openapi.yaml", "/openapi.yaml", token: nil, expecting: .ok)
+            try await check(.get, "/metrics", "/metrics", token: nil, expecting: .ok)
             try await check(.get, "/healthz", "/healthz", token: "concord_forged", expecting: .unauthorized)
 
             let collection = "/v1/complaints"
@@ -161,6 +169,56 @@ import Testing
                     #expect(answer["title"] != "No such command", "\(collection) \(command)")
                 }
             }
+
+            // The lists and the indicators, read from the projection: found, refused, out of scope.
+            let queue = "/v1/programmes/{code}/queue"
+            try await check(.get, queue, "/v1/programmes/CCT/queue", token: tokens.programme, expecting: .ok)
+            try await check(
+                .get, queue, "/v1/programmes/CCT/queue?overdue=true&kind=complaint&limit=1", token: tokens.programme,
+                expecting: .ok)
+            try await check(
+                .get, queue, "/v1/programmes/CCT/queue?limit=0", token: tokens.programme, expecting: .badRequest)
+            try await check(
+                .get, queue, "/v1/programmes/CCT/queue?colour=red", token: tokens.programme, expecting: .badRequest)
+            try await check(
+                .get, queue, "/v1/programmes/CCT/queue?after=nonsense", token: tokens.programme,
+                expecting: .badRequest)
+            try await check(
+                .get, queue, "/v1/programmes/CCT/queue", token: tokens.otherProgramme, expecting: .notFound)
+            try await check(.get, queue, "/v1/programmes/NOPE/queue", token: admin, expecting: .notFound)
+            try await check(.get, queue, "/v1/programmes/CCT/queue", token: nil, expecting: .unauthorized)
+            let officeCases = "/v1/offices/{code}/cases"
+            try await check(
+                .get, officeCases, "/v1/offices/OFF-001/cases?feedback_waiting=true", token: tokens.office,
+                expecting: .ok)
+            try await check(
+                .get, officeCases, "/v1/offices/OFF-001/cases?feedback_waiting=maybe", token: tokens.office,
+                expecting: .badRequest)
+            try await check(
+                .get, officeCases, "/v1/offices/OFF-001/cases", token: tokens.otherProgramme, expecting: .notFound)
+            let loops = "/v1/loops"
+            try await check(
+                .get, loops, "/v1/loops?loop=overdue&min_age_days=0", token: tokens.auditor, expecting: .ok)
+            try await check(.get, loops, "/v1/loops?loop=closed", token: tokens.auditor, expecting: .badRequest)
+            try await check(.get, loops, "/v1/loops?area=NOWHERE", token: tokens.auditor, expecting: .badRequest)
+            let escalations = "/v1/areas/{code}/escalations"
+            try await check(.get, escalations, "/v1/areas/D-01/escalations", token: tokens.auditor, expecting: .ok)
+            try await check(.get, escalations, "/v1/areas/D-01/escalations", token: tokens.office, expecting: .notFound)
+            try await check(.get, escalations, "/v1/areas/NOWHERE/escalations", token: admin, expecting: .notFound)
+            let indicators = "/v1/indicators"
+            try await check(
+                .get, indicators, "/v1/indicators?group_by=area&level=province", token: tokens.auditor, expecting: .ok)
+            let csv = try await check(
+                .get, indicators, "/v1/indicators", token: tokens.auditor, headers: [.accept: "text/csv"],
+                expecting: .ok)
+            #expect(csv.headers[.contentType] == "text/csv; charset=utf-8")
+            try await check(
+                .get, indicators, "/v1/indicators?group_by=area&level=village", token: tokens.auditor,
+                expecting: .badRequest)
+            try await check(
+                .get, indicators, "/v1/indicators?from=2027-01-01T00:00:00.000000Z&to=2026-01-01T00:00:00.000000Z",
+                token: tokens.auditor, expecting: .badRequest)
+            try await check(.get, indicators, "/v1/indicators", token: nil, expecting: .unauthorized)
 
             // Four lookups are allowed per minute here; the fifth is refused.
             let track = "/v1/track/{code}"

@@ -23,7 +23,7 @@ public struct CaseSummary: Sendable, Hashable {
     /// The due time the service escalated it for, if it did.
     public var overdueEscalatedDueAt: Timestamp?
     public var openedAt: Timestamp
-    /// When it entered its current status.
+    /// The time of its latest event (a note counts).
     public var statusSince: Timestamp
     /// `open`, `awaiting_feedback` or `closed` (never `overdue`, which depends on the clock).
     public var loop: LoopStatus
@@ -32,7 +32,8 @@ public struct CaseSummary: Sendable, Hashable {
     public var pending: Pending?
     // What the indicators measure.
     public var acknowledgedAt: Timestamp?
-    /// When acknowledgement was due by the service level in force at lodging.
+    /// When acknowledgement was due: lodging plus the acknowledgement days of the service level in force when the
+    /// case last changed.
     public var acknowledgeDueAt: Timestamp?
     /// When the complaint was resolved, the appeal decided, the referral completed.
     public var answeredAt: Timestamp?
