@@ -52,6 +52,12 @@ public struct ChainVerifier: Sendable {
     public struct Problem: Error, Sendable, Equatable, CustomStringConvertible {
         public var position: Int64
         public var reason: String
+
+        public init(position: Int64, reason: String) {
+            self.position = position
+            self.reason = reason
+        }
+
         public var description: String { "position \(self.position): \(self.reason)" }
     }
 
@@ -71,7 +77,9 @@ public struct ChainVerifier: Sendable {
 
     public var streamCount: Int { self.streamVersions.count }
 
-    public mutating func check(_ stored: StoredEvent) throws(Problem) {
+    /// Checks the next event; returns it decoded.
+    @discardableResult
+    public mutating func check(_ stored: StoredEvent) throws(Problem) -> RecordedEvent {
         func fail(_ reason: String) -> Problem { Problem(position: self.nextPosition, reason: reason) }
         guard stored.position == self.nextPosition else {
             throw stored.position > self.nextPosition
@@ -103,5 +111,6 @@ public struct ChainVerifier: Sendable {
         self.previousHash = stored.hash
         self.nextPosition += 1
         self.eventsChecked += 1
+        return event
     }
 }

@@ -22,12 +22,15 @@ public struct AppContext: Sendable {
     public var runsProjections: Bool
     /// How often a process without the projection lease tries to take it.
     public var projectionLeaseRetry: Duration
+    /// Signs the log's head at an interval (by the process holding the projection lease); nil: no checkpoints.
+    public var checkpoints: CheckpointSchedule?
 
     public init(
         client: PostgresClient, store: EventStore, migrator: Migrator, tokens: TokenStore, reference: ReferenceFollower,
         trackingLimit: Int = 60, clock: WallClock = .system, runsProjections: Bool = true,
-        projectionLeaseRetry: Duration = .seconds(1)
+        projectionLeaseRetry: Duration = .seconds(1), checkpoints: CheckpointSchedule? = nil
     ) {
+        self.checkpoints = checkpoints
         self.clock = clock
         self.runsProjections = runsProjections
         self.projectionLeaseRetry = projectionLeaseRetry
@@ -67,6 +70,7 @@ public func buildApplication(
         collection: "referrals", creation: .create, trackingKind: .referral, clock: context.clock
     ).addRoutes(to: router)
     ProjectionController(queries: queries, reference: context.reference, clock: context.clock).addRoutes(to: router)
+    AuditController(store: context.store).addRoutes(to: router)
     TrackingController(store: context.store, limiter: RateLimiter(capacity: context.trackingLimit)).addRoutes(
         to: router)
     var services: [any Service] = [context.client, context.store, context.reference]
@@ -76,7 +80,7 @@ public func buildApplication(
         services.append(
             ProjectionRunner(
                 client: context.client, store: context.store, escalator: escalator, logger: logger,
-                leaseRetry: context.projectionLeaseRetry))
+                leaseRetry: context.projectionLeaseRetry, checkpoints: context.checkpoints))
     }
     return Application(
         router: router,

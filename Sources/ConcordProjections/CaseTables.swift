@@ -13,6 +13,10 @@ public struct CaseTables: Sendable {
 
     public let schema: String
 
+    public init(schema: String) {
+        self.schema = schema
+    }
+
     /// The schema's name as SQL, quoted.
     var sql: String { "\"" + self.schema + "\"" }
 
@@ -115,6 +119,8 @@ struct CaseProjector: Sendable {
     var pageSize = 2_000
     /// Whether the caller holds a transaction open around the steps (a rebuild's final catch-up).
     var inTransaction = false
+    /// The last position to apply: a replay as of a past moment stops there.
+    var through = Int64.max
     private(set) var fold: CaseFold
     private(set) var position: Int64
 
@@ -123,21 +129,17 @@ struct CaseProjector: Sendable {
         store: EventStore, tables: CaseTables, on connection: PostgresConnection, logger: Logger
     ) async throws -> CaseProjector {
         let position = try await tables.checkpoint(on: connection, logger: logger)
-        var reference: [RecordedEvent] = []
-        var after: Int64 = 0
-        while true {
-            let page = try await store.readAll(after: after, streamType: ReferenceEvent.streamType, limit: 1_000)
-            reference += page.prefix { $0.position <= position }
-            guard let last = page.last, page.count == 1_000, last.position <= position else { break }
-            after = last.position
-        }
+        let reference = try await store.referenceEvents(through: position)
         return CaseProjector(
             store: store, tables: tables, logger: logger, fold: CaseFold(reference: reference), position: position)
     }
 
     /// Applies one page; returns how many events it read (0 when caught up with the log).
     mutating func step(on connection: PostgresConnection) async throws -> Int {
-        let events = try await self.store.readAll(after: self.position, limit: self.pageSize)
+        guard self.position < self.through else { return 0 }
+        let events = try await self.store.readAll(after: self.position, limit: self.pageSize).filter {
+            $0.position <= self.through
+        }
         guard !events.isEmpty else { return 0 }
         try await self.apply(events, on: connection)
         return events.count
@@ -170,4 +172,19 @@ struct CaseProjector: Sendable {
     }
 
     var catalog: ReferenceCatalog { self.fold.catalog }
+}
+
+extension EventStore {
+    /// The reference data's events up to `position`: the catalog as it stood there.
+    func referenceEvents(through position: Int64) async throws -> [RecordedEvent] {
+        var reference: [RecordedEvent] = []
+        var after: Int64 = 0
+        while true {
+            let page = try await self.readAll(after: after, streamType: ReferenceEvent.streamType, limit: 1_000)
+            reference += page.prefix { $0.position <= position }
+            guard let last = page.last, page.count == 1_000, last.position <= position else { break }
+            after = last.position
+        }
+        return reference
+    }
 }

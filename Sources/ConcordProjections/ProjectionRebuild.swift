@@ -87,3 +87,26 @@ public func catchUpProjections(
         return projector.position
     }
 }
+
+/// The projection tables as they stood at `position`, replayed into a scratch schema that nobody else reads, for
+/// `body`; the schema is dropped afterwards. Live tables are never touched. Runs as the owner.
+public func withProjectionsAsOf<T: Sendable>(
+    position: Int64, client: PostgresClient, store: EventStore, logger: Logger,
+    _ body: @Sendable (CaseTables) async throws -> T
+) async throws -> T {
+    let tables = CaseTables(schema: "projection_as_of_\(UInt32.random(in: 0...UInt32.max))")
+    try await client.withConnection { connection in
+        try await connection.execute("SELECT create_projection_tables(\(tables.schema))", logger: logger)
+        var projector = try await CaseProjector.start(store: store, tables: tables, on: connection, logger: logger)
+        projector.through = position
+        try await projector.catchUp(on: connection)
+    }
+    do {
+        let result = try await body(tables)
+        try await client.execute("DROP SCHEMA \(unescaped: tables.sql) CASCADE", logger: logger)
+        return result
+    } catch {
+        _ = try? await client.execute("DROP SCHEMA \(unescaped: tables.sql) CASCADE", logger: logger)
+        throw error
+    }
+}

@@ -18,8 +18,12 @@ public struct VerificationReport: Sendable {
 extension EventStore {
     /// Checks positions `from...to` (default: the whole log) in pages: chain, positions, versions, canonical bytes
     /// and their queryable copies. `progress` is told the last checked position after each page.
+    ///
+    /// With `checkStreams`, also checks that every payload decodes as its event type and schema version and that
+    /// each stream is a legal sequence for its state machine (from the first position only: a stream must be seen
+    /// from its start).
     public func verify(
-        from first: Int64 = 1, to last: Int64? = nil, pageSize: Int = 5_000,
+        from first: Int64 = 1, to last: Int64? = nil, pageSize: Int = 5_000, checkStreams: Bool = false,
         progress: (@Sendable (Int64) -> Void)? = nil
     ) async throws -> VerificationReport {
         var previousHash = EventChain.genesisHash
@@ -29,6 +33,8 @@ extension EventStore {
             for try await hash in rows.decode(ByteBuffer.self) { previousHash = Array(buffer: hash) }
         }
         var verifier = ChainVerifier(after: first - 1, previousHash: previousHash)
+        // Whether each stream is a legal sequence can only be judged from its first event.
+        var audit: StreamAudit? = checkStreams && first == 1 ? StreamAudit() : nil
         let end = last ?? Int64.max
         while verifier.nextPosition <= end {
             let rows = try await self.client.query(
@@ -46,13 +52,16 @@ extension EventStore {
                         (Int64, String, String, Int64, String, ByteBuffer, ByteBuffer, String, String, Int64).self)
                 {
                     count += 1
-                    try verifier.check(
+                    let event = try verifier.check(
                         .init(
                             position: position, stream: StreamName(type: type, id: id), streamVersion: version,
                             eventType: eventType, canonical: Array(buffer: canonical), hash: Array(buffer: hash),
                             copies: .init(
                                 payload: Array(payload.utf8), metadata: Array(metadata.utf8),
                                 recordedAt: Timestamp(microsecondsSinceEpoch: micros))))
+                    if let problem = audit?.problem(with: event) {
+                        throw ChainVerifier.Problem(position: position, reason: problem)
+                    }
                 }
             } catch let problem as ChainVerifier.Problem {
                 return self.report(verifier, problem: problem)

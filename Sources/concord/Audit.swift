@@ -1,42 +1,262 @@
 import ArgumentParser
 import ConcordCore
+import ConcordProjections
 import ConcordStore
+import Crypto
 import Foundation
+import Logging
 import PostgresNIO
 
 struct Audit: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Auditors' tools over the event log.", subcommands: [Verify.self])
+        abstract: "Auditors' tools over the event log.",
+        subcommands: [Verify.self, Checkpoint.self, Keygen.self, Export.self, AsOf.self])
+
+    /// Runs `body` with a read-only view of the log (the service role: auditors need no more).
+    static func withLog<T: Sendable>(
+        owner: Bool = false, _ body: @Sendable (EventStore, PostgresClient, Logger) async throws -> T
+    ) async throws -> T {
+        let logger = makeLogger("concord")
+        let bootstrap = try await failing { try await DatabaseBootstrap.prepare(logger: logger) }
+        defer { bootstrap.stopClusterIfStarted() }
+        let settings = owner ? bootstrap.settings.owner : bootstrap.settings.service
+        return try await failing {
+            try await PostgresClient.withRunning(settings, logger: logger) { client in
+                try await body(EventStore(client: client, logger: logger), client, logger)
+            }
+        }
+    }
 
     struct Verify: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Check the hash chain, positions, stream versions and canonical bytes; exit 1 at the first fault."
+            abstract:
+                "Check the hash chain, positions, stream versions, canonical bytes, payloads and each stream's sequence; exit 1 at the first fault."
         )
 
         @Option(help: "First position to check.") var from: Int64 = 1
         @Option(help: "Last position to check (default: the head).") var to: Int64?
+        @Option(help: "A signed checkpoint file (from `concord audit checkpoint`): the log must still hold its prefix.")
+        var checkpoint: String?
+        @Option(help: "The public key that signed the checkpoint.") var publicKey: String?
+
+        func validate() throws {
+            guard self.from >= 1, (self.to ?? self.from) >= self.from else {
+                throw ValidationError("--from starts at 1 and --to may not come before it")
+            }
+            guard (self.checkpoint == nil) == (self.publicKey == nil) else {
+                throw ValidationError("--checkpoint and --public-key go together")
+            }
+        }
 
         func run() async throws {
-            let logger = makeLogger("concord")
-            let bootstrap = try await failing { try await DatabaseBootstrap.prepare(logger: logger) }
-            defer { bootstrap.stopClusterIfStarted() }
-            let start = ContinuousClock.now
-            let report = try await failing {
-                try await PostgresClient.withRunning(bootstrap.settings.service, logger: logger) { client in
-                    let store = EventStore(client: client, logger: logger)
-                    return try await store.verify(from: self.from, to: self.to)
+            let anchor = try self.checkpoint.map { file -> ConcordCore.Checkpoint in
+                let key = try failingNow { try CheckpointKeys.publicKey(file: self.publicKey ?? "") }
+                guard let data = FileManager.default.contents(atPath: file),
+                    let json = try? JSONParser.parse(Array(data)),
+                    let checkpoint = ConcordCore.Checkpoint(json: json)
+                else { throw ValidationFailure(message: "\(file) is not a Concord checkpoint file") }
+                guard checkpoint.isSigned(by: key) else {
+                    throw ValidationFailure(message: "the checkpoint in \(file) is not signed by that public key")
                 }
+                return checkpoint
+            }
+            let start = ContinuousClock.now
+            let (from, to) = (self.from, self.to)
+            let (report, checkpointProblem) = try await Audit.withLog { store, _, _ in
+                let head = try await store.head().position
+                let meter = ProgressMeter(label: "verifying")
+                let report = try await store.verify(from: from, to: to, checkStreams: true) {
+                    meter.update(position: $0, head: to ?? head)
+                }
+                meter.finish()
+                guard let anchor else { return (report, nil as String?) }
+                return (report, try await store.problem(with: anchor))
             }
             let seconds = max((ContinuousClock.now - start).seconds, 1e-9)
             print(
-                "checked \(report.eventsChecked) events in \(report.streams) streams, "
+                "checked \(report.eventsChecked) events in \(report.streams) streams in \(String(format: "%.1f", seconds)) s, "
                     + "\(Int(Double(report.eventsChecked) / seconds)) events/s; head \(report.lastPosition) "
                     + report.lastHash.hexString)
             if let problem = report.problem {
                 throw ValidationFailure(message: "log is NOT sound at \(problem)")
             }
+            if let checkpointProblem { throw ValidationFailure(message: "log is NOT sound: \(checkpointProblem)") }
+            if let checkpoint = anchor {
+                print("the log holds the checkpoint at position \(checkpoint.position) signed \(checkpoint.at.rfc3339)")
+            }
             print("log is sound")
         }
+    }
+
+    struct Checkpoint: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Sign the log's head now, append the checkpoint to the log and write it to a file for auditors.")
+
+        @Option(help: "The private signing key (env CONCORD_CHECKPOINT_KEY).")
+        var key: String? = ProcessInfo.processInfo.environment["CONCORD_CHECKPOINT_KEY"]
+        @Option(help: "Where to write the checkpoint (default: standard output).") var out: String?
+
+        func run() async throws {
+            guard let file = self.key else {
+                throw ValidationFailure(message: "give the signing key with --key or CONCORD_CHECKPOINT_KEY")
+            }
+            let key = try failingNow { try CheckpointKeys.privateKey(file: file) }.rawRepresentation
+            let checkpoint = try await Audit.withLog { store, _, _ in
+                try await withRunningStore(store) { try await store.appendCheckpoint(key: key, at: .now()) }
+            }
+            let text = String(decoding: CanonicalJSON.encode(checkpoint.json), as: UTF8.self) + "\n"
+            if let out = self.out {
+                guard FileManager.default.createFile(atPath: out, contents: Data(text.utf8)) else {
+                    throw ValidationFailure(message: "cannot write \(out)")
+                }
+                print("checkpoint at position \(checkpoint.position) written to \(out)")
+            } else {
+                print(text, terminator: "")
+            }
+        }
+    }
+
+    struct Keygen: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract:
+                "Make an Ed25519 key pair for signing checkpoints: the private half for the service, the public for auditors."
+        )
+
+        @Option(help: "The private key file to write (mode 0600).") var privateKey: String
+        @Option(help: "The public key file to write.") var publicKey: String
+
+        func run() throws {
+            let key = Curve25519.Signing.PrivateKey()
+            for (path, data, mode) in [
+                (self.privateKey, key.rawRepresentation, 0o600),
+                (self.publicKey, key.publicKey.rawRepresentation, 0o644),
+            ] {
+                guard !FileManager.default.fileExists(atPath: path) else {
+                    throw ValidationFailure(message: "\(path) exists already: refusing to overwrite a key")
+                }
+                guard
+                    FileManager.default.createFile(
+                        atPath: path, contents: Data((data.base64EncodedString() + "\n").utf8),
+                        attributes: [.posixPermissions: mode])
+                else { throw ValidationFailure(message: "cannot write \(path)") }
+            }
+            print(
+                "key \(ConcordCore.Checkpoint.keyID(of: key.publicKey)): private \(self.privateKey), public \(self.publicKey)"
+            )
+        }
+    }
+
+    struct Export: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Stream events with their canonical bytes and chain hashes, one JSON object a line.")
+
+        @Option(help: "First position.") var from: Int64 = 1
+        @Option(help: "Last position (default: the head).") var to: Int64?
+        @Option(help: "ndjson (the log's own fields) or cloudevents (CloudEvents 1.0 JSON).") var format: String =
+            "ndjson"
+
+        func run() async throws {
+            guard let format = AuditExport(rawValue: self.format) else {
+                throw ValidationFailure(message: "--format takes ndjson or cloudevents, not \(self.format)")
+            }
+            guard self.from >= 1, (self.to ?? self.from) >= self.from else {
+                throw ValidationFailure(message: "--from starts at 1 and --to may not come before it")
+            }
+            let (from, to) = (self.from, self.to ?? .max)
+            try await Audit.withLog { store, _, _ in
+                var position = from - 1
+                while position < to {
+                    let page = try await store.readStored(after: position, through: to, limit: 2_000)
+                    guard let last = page.last else { break }
+                    var bytes: [UInt8] = []
+                    for event in page { bytes += format.line(event) }
+                    FileHandle.standardOutput.write(Data(bytes))
+                    position = last.event.position
+                }
+            }
+        }
+    }
+
+    struct AsOf: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "as-of",
+            abstract:
+                "A case, or the indicators, exactly as they stood at a past position or time (replayed; live tables untouched).",
+            discussion:
+                "concord audit as-of --position 1200 case C-7K3Q-9DX\nconcord audit as-of --time 2026-11-01T00:00:00.000000Z indicators"
+        )
+
+        @Option(help: "The position to stop at.") var position: Int64?
+        @Option(help: "The time to stop at (RFC 3339 with microseconds, e.g. 2026-11-01T00:00:00.000000Z).")
+        var time: String?
+        @Argument(help: "case ID, or indicators.") var what: [String]
+
+        func run() async throws {
+            guard (self.position == nil) != (self.time == nil) else {
+                throw ValidationFailure(message: "give exactly one of --position and --time")
+            }
+            let time = try self.time.map { text in
+                guard let time = Timestamp(rfc3339: text) else {
+                    throw ValidationFailure(
+                        message: "--time takes a time like 2026-11-01T00:00:00.000000Z, not \(text)")
+                }
+                return time
+            }
+            let what = self.what
+            guard what == ["indicators"] || (what.count == 2 && what[0] == "case") else {
+                throw ValidationFailure(message: "say what to show: case ID, or indicators")
+            }
+            let requested = self.position
+            let output = try await Audit.withLog(owner: true) { store, client, logger in
+                var position = requested ?? 0
+                if requested == nil { position = try await store.position(at: time ?? .now()) }
+                if what[0] == "case" {
+                    guard
+                        let view = try await ConcordProjections.AsOf.caseView(
+                            id: what[1], position: position, store: store)
+                    else {
+                        throw ValidationFailure(
+                            message: "no complaint, appeal or referral \(what[1]) existed at position \(position)")
+                    }
+                    return String(decoding: CanonicalJSON.encode(view), as: UTF8.self)
+                }
+                var at = time ?? .now()
+                if time == nil,
+                    let event = try await store.readStored(after: position - 1, through: position, limit: 1).first
+                {
+                    at = event.event.recordedAt
+                }
+                let (stop, moment) = (position, at)
+                return try await withProjectionsAsOf(position: stop, client: client, store: store, logger: logger) {
+                    tables in
+                    let indicators = try await Indicators.compute(
+                        client: client, tables: tables, scope: .everything, grouping: .programme,
+                        from: Timestamp(microsecondsSinceEpoch: 0), to: moment, now: moment, logger: logger)
+                    return String(
+                        decoding: try indicators.json(extra: ["as_of_position": "\(stop)", "as_of": moment.rfc3339]),
+                        as: UTF8.self)
+                }
+            }
+            print(output)
+        }
+    }
+}
+
+/// Runs `body` while `store`'s writer runs (appends need it).
+func withRunningStore<T: Sendable>(_ store: EventStore, _ body: @Sendable () async throws -> T) async throws -> T {
+    try await withThrowingTaskGroup(of: Void.self) { group in
+        group.addTask { try await store.run() }
+        defer { group.cancelAll() }
+        return try await body()
+    }
+}
+
+/// `failing` for synchronous work.
+func failingNow<T>(_ body: () throws -> T) throws -> T {
+    do {
+        return try body()
+    } catch let error as CustomStringConvertible & Error {
+        throw ValidationFailure(message: error.description)
     }
 }
 

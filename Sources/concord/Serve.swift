@@ -1,5 +1,7 @@
 import ArgumentParser
+import ConcordCore
 import ConcordHTTP
+import ConcordProjections
 import ConcordStore
 import Foundation
 import Hummingbird
@@ -23,15 +25,31 @@ struct Serve: AsyncParsableCommand {
         defer { bootstrap.stopClusterIfStarted() }
         let migrator = Migrator(migrations: try Migration.bundled(), logger: logger)
         try await failing { _ = try await bootstrap.migrate(logger: logger) }
+        let checkpoints = try Self.checkpointSchedule()
         let client = PostgresClient(configuration: bootstrap.settings.service, backgroundLogger: logger)
         let store = EventStore(client: client, logger: logger)
         let app = buildApplication(
             AppContext(
                 client: client, store: store, migrator: migrator, tokens: TokenStore(client: client, logger: logger),
-                reference: ReferenceFollower(store: store, logger: logger)),
+                reference: ReferenceFollower(store: store, logger: logger), checkpoints: checkpoints),
             host: self.host, port: self.port,
             logger: logger)
         try await app.runService()
+    }
+
+    /// `CONCORD_CHECKPOINT_KEY` (a private key file) and `CONCORD_CHECKPOINT_INTERVAL` (seconds, default 3600);
+    /// no key, no checkpoints. A key that cannot be read stops the start with a one-line message.
+    static func checkpointSchedule(
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) throws -> CheckpointSchedule? {
+        guard let file = environment["CONCORD_CHECKPOINT_KEY"], !file.isEmpty else { return nil }
+        let key = try failingNow { try CheckpointKeys.privateKey(file: file) }
+        let text = environment["CONCORD_CHECKPOINT_INTERVAL"] ?? "3600"
+        guard let seconds = Int(text), seconds > 0 else {
+            throw ValidationFailure(
+                message: "CONCORD_CHECKPOINT_INTERVAL takes a positive number of seconds, not \(text)")
+        }
+        return CheckpointSchedule(key: key, interval: .seconds(seconds))
     }
 }
 
