@@ -14,6 +14,8 @@ public struct ChainVerifier: Sendable {
         /// The queryable copies kept beside the canonical bytes (jsonb payload and metadata as text, recorded_at),
         /// which must say the same; nil to skip that check.
         public var copies: Copies?
+        /// Whether the copies agree, when the database has compared them itself; nil when not compared.
+        public var copiesAgree: Bool?
 
         public init(
             position: Int64, stream: StreamName, streamVersion: Int64, eventType: String, canonical: [UInt8],
@@ -96,7 +98,7 @@ public struct ChainVerifier: Sendable {
         guard event.position == stored.position, event.stream == stored.stream,
             event.streamVersion == stored.streamVersion, event.type == stored.eventType
         else { throw fail("columns disagree with the canonical bytes") }
-        guard stored.copies?.match(event) ?? true else {
+        guard stored.copies?.match(event) ?? true, stored.copiesAgree ?? true else {
             throw fail("payload, metadata or recorded_at copy disagrees with the canonical bytes")
         }
         let last = self.streamVersions[event.stream]

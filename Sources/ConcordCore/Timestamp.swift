@@ -23,40 +23,78 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
 
     public var description: String { self.rfc3339 }
 
-    /// `YYYY-MM-DDTHH:MM:SS.ffffffZ`.
+    /// `YYYY-MM-DDTHH:MM:SS.ffffffZ`. Written digit by digit: the log formats and parses millions of these.
     public var rfc3339: String {
-        let micros = self.microsecondsSinceEpoch
-        let (seconds, fraction) = micros.quotientAndRemainderFlooring(dividingBy: 1_000_000)
+        let (seconds, fraction) = self.microsecondsSinceEpoch.quotientAndRemainderFlooring(dividingBy: 1_000_000)
         let (days, secondOfDay) = seconds.quotientAndRemainderFlooring(dividingBy: 86_400)
         let (year, month, day) = Self.civil(fromDays: days)
-        return Self.pad(year, 4) + "-" + Self.pad(month, 2) + "-" + Self.pad(day, 2) + "T"
-            + Self.pad(secondOfDay / 3600, 2) + ":" + Self.pad(secondOfDay % 3600 / 60, 2) + ":"
-            + Self.pad(secondOfDay % 60, 2) + "." + Self.pad(fraction, 6) + "Z"
+        guard (0...9999).contains(year) else { return Self.wide(year, month, day, secondOfDay, fraction) }
+        return String(unsafeUninitializedCapacity: 27) { buffer in
+            func put(_ value: Int64, _ width: Int, at offset: Int) {
+                var value = value
+                for position in stride(from: offset + width - 1, through: offset, by: -1) {
+                    buffer[position] = UInt8(ascii: "0") + UInt8(value % 10)
+                    value /= 10
+                }
+            }
+            put(year, 4, at: 0)
+            buffer[4] = UInt8(ascii: "-")
+            put(month, 2, at: 5)
+            buffer[7] = UInt8(ascii: "-")
+            put(day, 2, at: 8)
+            buffer[10] = UInt8(ascii: "T")
+            put(secondOfDay / 3600, 2, at: 11)
+            buffer[13] = UInt8(ascii: ":")
+            put(secondOfDay % 3600 / 60, 2, at: 14)
+            buffer[16] = UInt8(ascii: ":")
+            put(secondOfDay % 60, 2, at: 17)
+            buffer[19] = UInt8(ascii: ".")
+            put(fraction, 6, at: 20)
+            buffer[26] = UInt8(ascii: "Z")
+            return 27
+        }
+    }
+
+    /// Years outside 0...9999 (never written by the service, but representable).
+    private static func wide(
+        _ year: Int64, _ month: Int64, _ day: Int64, _ secondOfDay: Int64, _ fraction: Int64
+    )
+        -> String
+    {
+        Self.pad(year, 4) + "-" + Self.pad(month, 2) + "-" + Self.pad(day, 2) + "T" + Self.pad(secondOfDay / 3600, 2)
+            + ":" + Self.pad(secondOfDay % 3600 / 60, 2) + ":" + Self.pad(secondOfDay % 60, 2) + "."
+            + Self.pad(fraction, 6) + "Z"
     }
 
     /// Parses the fixed form written by `rfc3339`; nil for anything else.
     public init?(rfc3339 text: String) {
-        let bytes = Array(text.utf8)
-        guard bytes.count == 27, bytes[4] == UInt8(ascii: "-"), bytes[7] == UInt8(ascii: "-"),
-            bytes[10] == UInt8(ascii: "T"), bytes[13] == UInt8(ascii: ":"), bytes[16] == UInt8(ascii: ":"),
-            bytes[19] == UInt8(ascii: "."), bytes[26] == UInt8(ascii: "Z")
-        else { return nil }
-        func number(_ range: Range<Int>) -> Int64? {
-            var value: Int64 = 0
-            for byte in bytes[range] {
-                guard (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) else { return nil }
-                value = value * 10 + Int64(byte - UInt8(ascii: "0"))
+        var text = text
+        let parsed: Int64? = text.withUTF8 { bytes -> Int64? in
+            guard bytes.count == 27, bytes[4] == UInt8(ascii: "-"), bytes[7] == UInt8(ascii: "-"),
+                bytes[10] == UInt8(ascii: "T"), bytes[13] == UInt8(ascii: ":"), bytes[16] == UInt8(ascii: ":"),
+                bytes[19] == UInt8(ascii: "."), bytes[26] == UInt8(ascii: "Z")
+            else { return nil }
+            func number(_ range: Range<Int>) -> Int64? {
+                var value: Int64 = 0
+                for index in range {
+                    let byte = bytes[index]
+                    guard (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) else { return nil }
+                    value = value * 10 + Int64(byte - UInt8(ascii: "0"))
+                }
+                return value
             }
-            return value
+            guard let year = number(0..<4), let month = number(5..<7), let day = number(8..<10),
+                let hour = number(11..<13), let minute = number(14..<16), let second = number(17..<19),
+                let fraction = number(20..<26), (1...12).contains(month), (1...31).contains(day), hour < 24,
+                minute < 60, second < 60
+            else { return nil }
+            let days = Self.days(fromCivil: year, month, day)
+            // Refuses 2026-02-31 and the like: the day must come back as written.
+            guard Self.civil(fromDays: days) == (year, month, day) else { return nil }
+            return ((days * 86_400 + hour * 3600 + minute * 60 + second) * 1_000_000) + fraction
         }
-        guard let year = number(0..<4), let month = number(5..<7), let day = number(8..<10),
-            let hour = number(11..<13), let minute = number(14..<16), let second = number(17..<19),
-            let fraction = number(20..<26), (1...12).contains(month), (1...31).contains(day), hour < 24,
-            minute < 60, second < 60
-        else { return nil }
-        let days = Self.days(fromCivil: year, month, day)
-        self.microsecondsSinceEpoch = ((days * 86_400 + hour * 3600 + minute * 60 + second) * 1_000_000) + fraction
-        guard self.rfc3339 == text else { return nil }  // refuses 2026-02-31 and the like
+        guard let micros = parsed else { return nil }
+        self.microsecondsSinceEpoch = micros
     }
 
     private static func pad(_ value: Int64, _ width: Int) -> String {

@@ -5,7 +5,10 @@ import ConcordStore
 public enum AsOf {
     /// A complaint, appeal or referral as it stood at `position`: its view, its loop (with the reference data as
     /// it stood then, and "now" the time of the position), its version; nil when it did not exist yet.
-    public static func caseView(id: String, position: Int64, store: EventStore) async throws -> JSONValue? {
+    /// `now` judges overdue (default: the time of the event at `position`).
+    public static func caseView(
+        id: String, position: Int64, now: Timestamp? = nil, store: EventStore
+    ) async throws -> JSONValue? {
         let events = try await store.readStored(streamID: id, through: position).map(\.event)
         guard let first = events.first else { return nil }
         let catalog = ReferenceCatalog.replay(

@@ -13,6 +13,13 @@ struct FoldOutput: Sendable {
     var rows: [StreamName: (summary: CaseSummary, version: Int64, position: Int64)] = [:]
     var areasChanged = false
     var lastPosition: Int64
+
+    /// This batch followed by `later`: later rows replace earlier ones of the same case.
+    mutating func merge(_ later: FoldOutput) {
+        self.rows.merge(later.rows) { _, newer in newer }
+        self.areasChanged = self.areasChanged || later.areasChanged
+        self.lastPosition = later.lastPosition
+    }
 }
 
 /// Folds the log into case summaries, in log order. It keeps the reference data as the log defines it at the

@@ -49,9 +49,18 @@ public struct CaseTables: Sendable {
             let found = try await self.checkpoint(on: connection, logger: logger, lock: true)
             guard found == from else { throw CheckpointMoved(expected: from, found: found) }
             if !output.rows.isEmpty {
-                let rows = JSONValue.array(output.rows.values.map { Self.row($0.summary, $0.version, $0.position) })
-                let json = String(decoding: CanonicalJSON.encode(rows), as: UTF8.self)
-                try await connection.execute("SELECT upsert_cases(\(self.schema), \(json)::jsonb)", logger: logger)
+                // Chunks keep each statement's JSON document a few megabytes at most.
+                let rows = Array(output.rows.values)
+                for start in stride(from: 0, to: rows.count, by: 5_000) {
+                    var json: [UInt8] = [UInt8(ascii: "[")]
+                    for (index, row) in rows[start..<min(start + 5_000, rows.count)].enumerated() {
+                        if index > 0 { json.append(UInt8(ascii: ",")) }
+                        Self.writeRow(row.summary, row.version, row.position, into: &json)
+                    }
+                    json.append(UInt8(ascii: "]"))
+                    let text = String(decoding: json, as: UTF8.self)
+                    try await connection.execute("SELECT upsert_cases(\(self.schema), \(text)::jsonb)", logger: logger)
+                }
             }
             if let areas {
                 try await connection.execute("DELETE FROM \(unescaped: self.sql).area_ancestors", logger: logger)
@@ -77,26 +86,62 @@ public struct CaseTables: Sendable {
         }
     }
 
-    /// One row for `upsert_cases`: the summary's members under the column names, times in microseconds.
-    static func row(_ summary: CaseSummary, _ version: Int64, _ position: Int64) -> JSONValue {
-        func time(_ value: Timestamp?) -> JSONValue { value.map { .integer($0.microsecondsSinceEpoch) } ?? .null }
-        func text(_ value: String?) -> JSONValue { value.map(JSONValue.string) ?? .null }
-        return .object([
-            "kind": .string(summary.kind), "id": .string(summary.id), "status": .string(summary.status),
-            "programme": text(summary.programme), "office": .string(summary.office), "area": text(summary.area),
-            "lodging_area": text(summary.lodgingArea), "category": text(summary.category),
-            "channel": text(summary.channel), "priority": .string(summary.priority),
-            "sensitive": .bool(summary.sensitive), "escalation_level": .integer(Int64(summary.escalationLevel)),
-            "overdue_escalated_due_at": time(summary.overdueEscalatedDueAt), "opened_at": time(summary.openedAt),
-            "status_since": time(summary.statusSince), "loop": .string(summary.loop.rawValue),
-            "loop_since": time(summary.loopSince), "next_step": text(summary.pending?.step.rawValue),
-            "waiting_on_kind": text(summary.pending?.party.kind.rawValue),
-            "waiting_on": text(summary.pending?.party.code), "due_at": time(summary.pending?.dueAt),
-            "acknowledged_at": time(summary.acknowledgedAt), "acknowledge_due_at": time(summary.acknowledgeDueAt),
-            "answered_at": time(summary.answeredAt), "answer_due_at": time(summary.answerDueAt),
-            "outcome": text(summary.outcome), "feedback_at": time(summary.feedbackAt),
-            "loop_closed_at": time(summary.loopClosedAt), "version": .integer(version), "position": .integer(position),
-        ])
+    /// One row for `upsert_cases`: the summary's members under the column names, times in microseconds. Written
+    /// straight into bytes (no dictionary, no key sorting): a rebuild writes hundreds of thousands of them.
+    static func writeRow(_ summary: CaseSummary, _ version: Int64, _ position: Int64, into out: inout [UInt8]) {
+        var first = true
+        func key(_ name: StaticString) {
+            out.append(first ? UInt8(ascii: "{") : UInt8(ascii: ","))
+            first = false
+            out.append(UInt8(ascii: "\""))
+            out.append(contentsOf: UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
+            out.append(contentsOf: [UInt8(ascii: "\""), UInt8(ascii: ":")])
+        }
+        func text(_ name: StaticString, _ value: String?) {
+            key(name)
+            if let value {
+                CanonicalJSON.writeString(value, into: &out)
+            } else {
+                out.append(contentsOf: Array("null".utf8))
+            }
+        }
+        func integer(_ name: StaticString, _ value: Int64?) {
+            key(name)
+            out.append(contentsOf: Array((value.map { String($0) } ?? "null").utf8))
+        }
+        func time(_ name: StaticString, _ value: Timestamp?) { integer(name, value?.microsecondsSinceEpoch) }
+        text("kind", summary.kind)
+        text("id", summary.id)
+        text("status", summary.status)
+        text("programme", summary.programme)
+        text("office", summary.office)
+        text("area", summary.area)
+        text("lodging_area", summary.lodgingArea)
+        text("category", summary.category)
+        text("channel", summary.channel)
+        text("priority", summary.priority)
+        key("sensitive")
+        out.append(contentsOf: Array((summary.sensitive ? "true" : "false").utf8))
+        integer("escalation_level", Int64(summary.escalationLevel))
+        time("overdue_escalated_due_at", summary.overdueEscalatedDueAt)
+        time("opened_at", summary.openedAt)
+        time("status_since", summary.statusSince)
+        text("loop", summary.loop.rawValue)
+        time("loop_since", summary.loopSince)
+        text("next_step", summary.pending?.step.rawValue)
+        text("waiting_on_kind", summary.pending?.party.kind.rawValue)
+        text("waiting_on", summary.pending?.party.code)
+        time("due_at", summary.pending?.dueAt)
+        time("acknowledged_at", summary.acknowledgedAt)
+        time("acknowledge_due_at", summary.acknowledgeDueAt)
+        time("answered_at", summary.answeredAt)
+        time("answer_due_at", summary.answerDueAt)
+        text("outcome", summary.outcome)
+        time("feedback_at", summary.feedbackAt)
+        time("loop_closed_at", summary.loopClosedAt)
+        integer("version", version)
+        integer("position", position)
+        out.append(UInt8(ascii: "}"))
     }
 }
 
@@ -111,7 +156,9 @@ struct CheckpointMoved: Error, CustomStringConvertible {
 }
 
 /// Catches the `cases` tables of one schema up with the log: reads pages after the checkpoint, folds them, writes
-/// each page in one transaction. Used by the live runner and by rebuilds.
+/// what they changed in one transaction with the checkpoint. The live runner writes every page (small, quick);
+/// a catch-up over a long stretch (a rebuild) folds many pages before each write, reads the next page while
+/// folding, and writes while it folds on, so that the database and the fold use both cores.
 struct CaseProjector: Sendable {
     let store: EventStore
     let tables: CaseTables
@@ -134,41 +181,80 @@ struct CaseProjector: Sendable {
             store: store, tables: tables, logger: logger, fold: CaseFold(reference: reference), position: position)
     }
 
+    /// The next page after `position` (up to `through`), read in a task of its own.
+    private func page(after position: Int64) -> Task<[RecordedEvent], any Error> {
+        let (store, limit, through) = (self.store, self.pageSize, self.through)
+        return Task {
+            guard position < through else { return [] }
+            return try await store.readAll(after: position, limit: limit).filter { $0.position <= through }
+        }
+    }
+
     /// Applies one page; returns how many events it read (0 when caught up with the log).
     mutating func step(on connection: PostgresConnection) async throws -> Int {
-        guard self.position < self.through else { return 0 }
-        let events = try await self.store.readAll(after: self.position, limit: self.pageSize).filter {
-            $0.position <= self.through
-        }
+        let events = try await self.page(after: self.position).value
         guard !events.isEmpty else { return 0 }
-        try await self.apply(events, on: connection)
+        let output = try await self.fold(events)
+        try await self.write(output, from: self.position, on: connection)
+        self.position = output.lastPosition
         return events.count
     }
 
-    /// Folds `events` (the next ones after the position) and writes them.
-    mutating func apply(_ events: [RecordedEvent], on connection: PostgresConnection) async throws {
+    /// Applies everything up to the log's end (or `through`), writing once at least `rowsPerWrite` cases changed;
+    /// returns the number of events applied. `progress` gets the position after each write.
+    @discardableResult
+    mutating func catchUp(
+        on connection: PostgresConnection, rowsPerWrite: Int = 20_000, progress: ((Int64) -> Void)? = nil
+    ) async throws -> Int {
+        var total = 0
+        var next = self.page(after: self.position)
+        var pending = FoldOutput(lastPosition: self.position)
+        var written = self.position
+        var writing: Task<Void, any Error>? = nil
+        defer { next.cancel() }
+        while true {
+            let events = try await next.value
+            if let last = events.last { next = self.page(after: last.position) }
+            if !events.isEmpty {
+                pending.merge(try await self.fold(events))
+                total += events.count
+            }
+            guard pending.rows.count >= rowsPerWrite || (events.isEmpty && pending.lastPosition > written) else {
+                if events.isEmpty { break }
+                continue
+            }
+            // One write at a time, in order: each moves the checkpoint from where the one before left it.
+            try await writing?.value
+            let (output, from, areas) = (pending, written, pending.areasChanged ? self.fold.areaAncestors : nil)
+            let (tables, logger, inTransaction) = (self.tables, self.logger, self.inTransaction)
+            writing = Task {
+                try await tables.write(
+                    output, areas: areas, from: from, on: connection, inTransaction: inTransaction, logger: logger)
+            }
+            written = pending.lastPosition
+            pending = FoldOutput(lastPosition: written)
+            if events.isEmpty { break }
+            progress?(written)
+        }
+        try await writing?.value
+        self.position = written
+        progress?(written)
+        return total
+    }
+
+    private mutating func fold(_ events: [RecordedEvent]) async throws -> FoldOutput {
         let store = self.store
-        let output = try await self.fold.apply(
-            events, after: self.position,
+        return try await self.fold.apply(
+            events, after: events[0].position - 1,
             load: { stream, version in
                 try await store.readStream(stream, from: 1, limit: Int(version - 1))
             }, logger: self.logger)
-        try await self.tables.write(
-            output, areas: output.areasChanged ? self.fold.areaAncestors : nil, from: self.position, on: connection,
-            inTransaction: self.inTransaction, logger: self.logger)
-        self.position = output.lastPosition
     }
 
-    /// Steps until the log has nothing after the position; returns the number of events applied.
-    @discardableResult
-    mutating func catchUp(on connection: PostgresConnection, progress: ((Int64) -> Void)? = nil) async throws -> Int {
-        var total = 0
-        while true {
-            let count = try await self.step(on: connection)
-            if count == 0 { return total }
-            total += count
-            progress?(self.position)
-        }
+    private func write(_ output: FoldOutput, from: Int64, on connection: PostgresConnection) async throws {
+        try await self.tables.write(
+            output, areas: output.areasChanged ? self.fold.areaAncestors : nil, from: from, on: connection,
+            inTransaction: self.inTransaction, logger: self.logger)
     }
 
     var catalog: ReferenceCatalog { self.fold.catalog }

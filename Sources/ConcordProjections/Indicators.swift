@@ -170,7 +170,7 @@ public struct Indicators: Sendable {
     }
 
     /// `{"indicators": [...]}` plus `extra` members, as JSON bytes with sorted keys.
-    public func json(extra: [String: String]) throws -> Data {
+    public func json(extra: [String: any Sendable]) throws -> Data {
         var document: [String: Any] = extra
         document["indicators"] = self.rows.map { $0.mapValues(\.json) }
         return try JSONSerialization.data(withJSONObject: document, options: [.sortedKeys])

@@ -77,13 +77,15 @@ public struct ProjectionRebuild: Sendable {
 
 /// Catches the live tables up with the log on one connection and returns: what a test or a one-off command uses
 /// instead of the runner.
+///
+/// `rowsPerWrite` 1 writes every page, as the live runner does.
 public func catchUpProjections(
-    client: PostgresClient, store: EventStore, logger: Logger, pageSize: Int = 2_000
+    client: PostgresClient, store: EventStore, logger: Logger, pageSize: Int = 2_000, rowsPerWrite: Int = 20_000
 ) async throws -> Int64 {
     try await client.withConnection { connection in
         var projector = try await CaseProjector.start(store: store, tables: .live, on: connection, logger: logger)
         projector.pageSize = pageSize
-        try await projector.catchUp(on: connection)
+        try await projector.catchUp(on: connection, rowsPerWrite: rowsPerWrite)
         return projector.position
     }
 }
@@ -95,18 +97,18 @@ public func withProjectionsAsOf<T: Sendable>(
     _ body: @Sendable (CaseTables) async throws -> T
 ) async throws -> T {
     let tables = CaseTables(schema: "projection_as_of_\(UInt32.random(in: 0...UInt32.max))")
-    try await client.withConnection { connection in
-        try await connection.execute("SELECT create_projection_tables(\(tables.schema))", logger: logger)
-        var projector = try await CaseProjector.start(store: store, tables: tables, on: connection, logger: logger)
-        projector.through = position
-        try await projector.catchUp(on: connection)
-    }
     do {
+        try await client.withConnection { connection in
+            try await connection.execute("SELECT create_projection_tables(\(tables.schema))", logger: logger)
+            var projector = try await CaseProjector.start(store: store, tables: tables, on: connection, logger: logger)
+            projector.through = position
+            try await projector.catchUp(on: connection)
+        }
         let result = try await body(tables)
         try await client.execute("DROP SCHEMA \(unescaped: tables.sql) CASCADE", logger: logger)
         return result
     } catch {
-        _ = try? await client.execute("DROP SCHEMA \(unescaped: tables.sql) CASCADE", logger: logger)
+        _ = try? await client.execute("DROP SCHEMA IF EXISTS \(unescaped: tables.sql) CASCADE", logger: logger)
         throw error
     }
 }

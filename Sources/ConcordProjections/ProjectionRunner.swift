@@ -124,8 +124,12 @@ public final class ProjectionRunner: Service, Sendable {
         }
     }
 
+    /// Signs the head unless nothing but the last checkpoint was appended since (an idle log stays as it is).
     private func signCheckpoint(_ schedule: CheckpointSchedule) async {
         do {
+            let head = try await self.store.head().position
+            let last = try await self.store.readAll(after: head - 1, limit: 1).first
+            if last?.stream.type == Checkpoint.streamType { return }
             let checkpoint = try await self.store.appendCheckpoint(key: schedule.key, at: schedule.clock.now())
             self.logger.info("checkpoint signed", metadata: ["position": "\(checkpoint.position)"])
         } catch {

@@ -270,7 +270,9 @@ public final class EventStore: Service, Sendable {
         var events: [RecordedEvent] = []
         for try await (canonical, hash) in rows.decode((ByteBuffer, ByteBuffer).self) {
             do {
-                events.append(try EventChain.decode(canonical: Array(buffer: canonical), hash: Array(buffer: hash)))
+                events.append(
+                    try EventChain.decode(
+                        canonical: Array(buffer: canonical), hash: Array(buffer: hash), checkingCanonicalForm: false))
             } catch {
                 throw EventStoreError(.corruptEvent, error.description)
             }

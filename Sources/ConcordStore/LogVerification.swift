@@ -36,40 +36,56 @@ extension EventStore {
         // Whether each stream is a legal sequence can only be judged from its first event.
         var audit: StreamAudit? = checkStreams && first == 1 ? StreamAudit() : nil
         let end = last ?? Int64.max
-        while verifier.nextPosition <= end {
-            let rows = try await self.client.query(
-                """
-                SELECT position, stream_type, stream_id, stream_version, event_type, canonical, hash,
-                       payload::text, metadata::text, (extract(epoch FROM recorded_at) * 1000000)::bigint
-                FROM events
-                WHERE position >= \(verifier.nextPosition) AND position <= \(end)
-                ORDER BY position LIMIT \(pageSize)
-                """, logger: self.logger)
-            var count = 0
+        // The next page is read while this one is checked: the database and the checks use different cores.
+        var next: Task<[ChainVerifier.StoredEvent], any Error>? = self.verificationPage(
+            from: first, through: end, limit: pageSize)
+        defer { next?.cancel() }
+        while let pending = next {
+            let rows = try await pending.value
+            guard let lastRow = rows.last else { break }
+            next =
+                rows.count == pageSize && lastRow.position < end
+                ? self.verificationPage(from: lastRow.position + 1, through: end, limit: pageSize) : nil
             do {
-                for try await (position, type, id, version, eventType, canonical, hash, payload, metadata, micros)
-                    in rows.decode(
-                        (Int64, String, String, Int64, String, ByteBuffer, ByteBuffer, String, String, Int64).self)
-                {
-                    count += 1
-                    let event = try verifier.check(
-                        .init(
-                            position: position, stream: StreamName(type: type, id: id), streamVersion: version,
-                            eventType: eventType, canonical: Array(buffer: canonical), hash: Array(buffer: hash),
-                            copies: .init(
-                                payload: Array(payload.utf8), metadata: Array(metadata.utf8),
-                                recordedAt: Timestamp(microsecondsSinceEpoch: micros))))
+                for row in rows {
+                    let event = try verifier.check(row)
                     if let problem = audit?.problem(with: event) {
-                        throw ChainVerifier.Problem(position: position, reason: problem)
+                        throw ChainVerifier.Problem(position: row.position, reason: problem)
                     }
                 }
             } catch let problem as ChainVerifier.Problem {
                 return self.report(verifier, problem: problem)
             }
             progress?(verifier.nextPosition - 1)
-            if count < pageSize { break }
         }
         return self.report(verifier, problem: nil)
+    }
+
+    /// One page of rows to verify, read in a task of its own.
+    private func verificationPage(
+        from start: Int64, through end: Int64, limit: Int
+    ) -> Task<[ChainVerifier.StoredEvent], any Error> {
+        Task {
+            let rows = try await self.client.query(
+                """
+                SELECT position, stream_type, stream_id, stream_version, event_type, canonical, hash,
+                       concord_copies_match(canonical, payload, metadata, recorded_at)
+                FROM events WHERE position >= \(start) AND position <= \(end)
+                ORDER BY position LIMIT \(limit)
+                """, logger: self.logger)
+            var page: [ChainVerifier.StoredEvent] = []
+            page.reserveCapacity(limit)
+            for try await (position, type, id, version, eventType, canonical, hash, copiesMatch) in rows.decode(
+                (Int64, String, String, Int64, String, ByteBuffer, ByteBuffer, Bool).self)
+            {
+                var row = ChainVerifier.StoredEvent(
+                    position: position, stream: StreamName(type: type, id: id), streamVersion: version,
+                    eventType: eventType, canonical: Array(buffer: canonical), hash: Array(buffer: hash), copies: nil)
+                row.copiesAgree = copiesMatch
+                page.append(row)
+            }
+            return page
+        }
     }
 
     private func report(_ verifier: ChainVerifier, problem: ChainVerifier.Problem?) -> VerificationReport {

@@ -37,20 +37,27 @@ struct Audit: AsyncParsableCommand {
         @Option(help: "Last position to check (default: the head).") var to: Int64?
         @Option(help: "A signed checkpoint file (from `concord audit checkpoint`): the log must still hold its prefix.")
         var checkpoint: String?
-        @Option(help: "The public key that signed the checkpoint.") var publicKey: String?
+        @Option(
+            help:
+                "The public checkpoint key: checks the --checkpoint file and every checkpoint the log holds that this key signed."
+        )
+        var publicKey: String?
 
         func validate() throws {
             guard self.from >= 1, (self.to ?? self.from) >= self.from else {
                 throw ValidationError("--from starts at 1 and --to may not come before it")
             }
-            guard (self.checkpoint == nil) == (self.publicKey == nil) else {
-                throw ValidationError("--checkpoint and --public-key go together")
+            guard self.checkpoint == nil || self.publicKey != nil else {
+                throw ValidationError("--checkpoint needs the --public-key that signed it")
             }
         }
 
         func run() async throws {
+            let publicKey = try self.publicKey.map { file in try failingNow { try CheckpointKeys.publicKey(file: file) }
+            }
+            let keyData = publicKey?.rawRepresentation
             let anchor = try self.checkpoint.map { file -> ConcordCore.Checkpoint in
-                let key = try failingNow { try CheckpointKeys.publicKey(file: self.publicKey ?? "") }
+                guard let key = publicKey else { throw ValidationFailure(message: "--checkpoint needs --public-key") }
                 guard let data = FileManager.default.contents(atPath: file),
                     let json = try? JSONParser.parse(Array(data)),
                     let checkpoint = ConcordCore.Checkpoint(json: json)
@@ -62,15 +69,18 @@ struct Audit: AsyncParsableCommand {
             }
             let start = ContinuousClock.now
             let (from, to) = (self.from, self.to)
-            let (report, checkpointProblem) = try await Audit.withLog { store, _, _ in
+            let (report, checkpointProblem, inLog) = try await Audit.withLog {
+                store, _, _ -> (VerificationReport, String?, Int) in
                 let head = try await store.head().position
                 let meter = ProgressMeter(label: "verifying")
                 let report = try await store.verify(from: from, to: to, checkStreams: true) {
                     meter.update(position: $0, head: to ?? head)
                 }
                 meter.finish()
-                guard let anchor else { return (report, nil as String?) }
-                return (report, try await store.problem(with: anchor))
+                if let anchor, let problem = try await store.problem(with: anchor) { return (report, problem, 0) }
+                guard let keyData else { return (report, nil, 0) }
+                let (problem, checked) = try await Audit.checkpointsInLog(store, key: keyData)
+                return (report, problem, checked)
             }
             let seconds = max((ContinuousClock.now - start).seconds, 1e-9)
             print(
@@ -80,12 +90,36 @@ struct Audit: AsyncParsableCommand {
             if let problem = report.problem {
                 throw ValidationFailure(message: "log is NOT sound at \(problem)")
             }
+            guard report.eventsChecked > 0 else {
+                throw ValidationFailure(
+                    message: "no events in positions \(from)...\(to.map(String.init) ?? "head"): nothing to vouch for")
+            }
             if let checkpointProblem { throw ValidationFailure(message: "log is NOT sound: \(checkpointProblem)") }
             if let checkpoint = anchor {
                 print("the log holds the checkpoint at position \(checkpoint.position) signed \(checkpoint.at.rfc3339)")
             }
+            if publicKey != nil { print("\(inLog) checkpoints in the log are signed by the key and hold") }
             print("log is sound")
         }
+    }
+
+    /// Every checkpoint in the log that `key` signed must carry a good signature and still hold; one that claims
+    /// the key's id but does not verify was forged or altered.
+    static func checkpointsInLog(_ store: EventStore, key: Data) async throws -> (problem: String?, checked: Int) {
+        let publicKey = try Curve25519.Signing.PublicKey(rawRepresentation: key)
+        let keyID = ConcordCore.Checkpoint.keyID(of: publicKey)
+        var checked = 0
+        for checkpoint in try await store.checkpointsInLog() where checkpoint.keyID == keyID {
+            guard checkpoint.isSigned(by: publicKey) else {
+                return (
+                    "the checkpoint in the log for position \(checkpoint.position) does not carry a valid signature",
+                    checked
+                )
+            }
+            if let problem = try await store.problem(with: checkpoint) { return (problem, checked) }
+            checked += 1
+        }
+        return (nil, checked)
     }
 
     struct Checkpoint: AsyncParsableCommand {
@@ -126,14 +160,14 @@ struct Audit: AsyncParsableCommand {
         @Option(help: "The public key file to write.") var publicKey: String
 
         func run() throws {
+            for path in [self.privateKey, self.publicKey] where FileManager.default.fileExists(atPath: path) {
+                throw ValidationFailure(message: "\(path) exists already: refusing to overwrite a key")
+            }
             let key = Curve25519.Signing.PrivateKey()
             for (path, data, mode) in [
                 (self.privateKey, key.rawRepresentation, 0o600),
                 (self.publicKey, key.publicKey.rawRepresentation, 0o644),
             ] {
-                guard !FileManager.default.fileExists(atPath: path) else {
-                    throw ValidationFailure(message: "\(path) exists already: refusing to overwrite a key")
-                }
                 guard
                     FileManager.default.createFile(
                         atPath: path, contents: Data((data.base64EncodedString() + "\n").utf8),
@@ -233,7 +267,10 @@ struct Audit: AsyncParsableCommand {
                         client: client, tables: tables, scope: .everything, grouping: .programme,
                         from: Timestamp(microsecondsSinceEpoch: 0), to: moment, now: moment, logger: logger)
                     return String(
-                        decoding: try indicators.json(extra: ["as_of_position": "\(stop)", "as_of": moment.rfc3339]),
+                        decoding: try indicators.json(extra: [
+                            "as_of_position": stop, "as_of": moment.rfc3339, "group_by": "programme",
+                            "from": Timestamp(microsecondsSinceEpoch: 0).rfc3339, "to": moment.rfc3339,
+                        ]),
                         as: UTF8.self)
                 }
             }

@@ -89,7 +89,7 @@ final class ProgressMeter: Sendable {
             if let last = state.lastDraw, now - last < interval, position < head { return nil }
             state.lastDraw = now
             let seconds = max((now - state.start).seconds, 1e-3)
-            let rate = Double(position) / seconds
+            let rate = Double(position - first) / seconds
             let remaining = rate > 0 ? Double(max(0, head - position)) / rate : 0
             let share = head > 0 ? min(1, Double(position) / Double(head)) : 1
             let figures =

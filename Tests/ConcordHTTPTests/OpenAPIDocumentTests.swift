@@ -38,6 +38,7 @@ import Testing
         var routes: Set<String> = [
             "/healthz", "/readyz", "/metrics", "/openapi.yaml", "/v1/track/{code}", "/v1/programmes/{code}/queue",
             "/v1/offices/{code}/cases", "/v1/loops", "/v1/areas/{code}/escalations", "/v1/indicators",
+            "/v1/audit/events", "/v1/audit/streams/{id}",
         ]
         for (collection, commands) in Self.kinds {
             routes.insert("/v1/\(collection)")
@@ -219,6 +220,32 @@ import Testing
                 .get, indicators, "/v1/indicators?from=2027-01-01T00:00:00.000000Z&to=2026-01-01T00:00:00.000000Z",
                 token: tokens.auditor, expecting: .badRequest)
             try await check(.get, indicators, "/v1/indicators", token: nil, expecting: .unauthorized)
+
+            // The event log: auditors and admins read it as NDJSON; other roles are refused.
+            let auditEvents = "/v1/audit/events"
+            let auditLog = try await check(
+                .get, auditEvents, "/v1/audit/events?after=0&limit=5", token: tokens.auditor, expecting: .ok)
+            #expect(auditLog.headers[.contentType] == "application/x-ndjson")
+            let cloudEvents = try await check(
+                .get, auditEvents, "/v1/audit/events?format=cloudevents", token: admin, expecting: .ok)
+            #expect(cloudEvents.headers[.contentType] == "application/x-ndjson")
+            try await check(.get, auditEvents, "/v1/audit/events", token: tokens.office, expecting: .forbidden)
+            let negative = try await check(
+                .get, auditEvents, "/v1/audit/events?after=-1", token: tokens.auditor, expecting: .badRequest)
+            #expect(negative["field"] == "after")
+            try await check(
+                .get, auditEvents, "/v1/audit/events?format=xml", token: tokens.auditor, expecting: .badRequest)
+            try await check(.get, auditEvents, "/v1/audit/events", token: nil, expecting: .unauthorized)
+            let auditStream = "/v1/audit/streams/{id}"
+            let stream = try await check(
+                .get, auditStream, "/v1/audit/streams/\(id)", token: tokens.auditor, expecting: .ok)
+            #expect(stream.headers[.contentType] == "application/x-ndjson")
+            try await check(
+                .get, auditStream, "/v1/audit/streams/C-2345-678", token: tokens.auditor, expecting: .notFound)
+            try await check(
+                .get, auditStream, "/v1/audit/streams/\(id)", token: tokens.programme, expecting: .forbidden)
+            try await check(
+                .get, auditStream, "/v1/audit/streams/\(id)?limit=5", token: tokens.auditor, expecting: .badRequest)
 
             // Four lookups are allowed per minute here; the fifth is refused.
             let track = "/v1/track/{code}"

@@ -29,10 +29,11 @@ import Testing
             let referral = try await client.send(.post, "/v1/referrals", token: tokens.programme, body: referralBody)
             let referralID = try #require(referral["id"]?.stringValue)
 
-            try await waitUntil("the programme queue shows the complaint") {
-                let queue = try await client.send(.get, "/v1/programmes/CCT/queue", token: tokens.programme)
-                return queue["queue"]?.arrayValue?.contains { $0["id"] == .string(id) } == true
-            }
+            #expect(
+                try await holds {
+                    let queue = try await client.send(.get, "/v1/programmes/CCT/queue", token: tokens.programme)
+                    return queue["queue"]?.arrayValue?.contains { $0["id"] == .string(id) } == true
+                }, "the programme queue shows the complaint")
             let health = try await client.send(.get, "/v1/programmes/HEALTH/queue", token: tokens.receiver)
             #expect(health["queue"]?.arrayValue?.map { $0["id"] } == [.string(referralID)])
             #expect(health["queue"]?.arrayValue?.first?["next_step"] == "acknowledge")
@@ -93,10 +94,11 @@ import Testing
         let tokens = try await Tokens.make(settings)
         try await withApplication(settings: settings) { client in
             _ = try await client.send(.post, "/v1/complaints", token: tokens.office, body: lodgeBody)
-            try await waitUntil("the projection has the complaint") {
-                let office = try await client.send(.get, "/v1/offices/OFF-001/cases", token: tokens.office)
-                return office["cases"]?.arrayValue?.count == 1
-            }
+            #expect(
+                try await holds {
+                    let office = try await client.send(.get, "/v1/offices/OFF-001/cases", token: tokens.office)
+                    return office["cases"]?.arrayValue?.count == 1
+                }, "the projection has the complaint")
             let csv = try await client.execute(
                 uri: "/v1/indicators?group_by=area&level=province&from=2020-01-01", method: .get,
                 headers: [.authorization: "Bearer \(tokens.auditor)", .accept: "text/csv"]
@@ -122,18 +124,6 @@ import Testing
             #expect(metrics.contains("concord_projection_events_behind{projection=\"cases\"}"))
         }
     }
-}
-
-/// Waits, up to a deadline, until `condition` holds (the projection runner works in the background).
-func waitUntil(
-    _ what: String, within deadline: Duration = .seconds(10), _ condition: () async throws -> Bool
-) async throws {
-    let end = ContinuousClock.now + deadline
-    while ContinuousClock.now < end {
-        if try await condition() { return }
-        try await Task.sleep(for: .milliseconds(20))
-    }
-    Issue.record("timed out waiting until \(what)")
 }
 
 extension JSONValue {

@@ -67,18 +67,6 @@ struct Cases {
     }
 }
 
-/// Waits, up to a deadline, until `condition` holds; fails the test when it never does.
-func eventually(
-    within deadline: Duration = .seconds(10), _ what: String, _ condition: () async throws -> Bool
-) async throws {
-    let end = ContinuousClock.now + deadline
-    while ContinuousClock.now < end {
-        if try await condition() { return }
-        try await Task.sleep(for: .milliseconds(20))
-    }
-    Issue.record("timed out waiting until \(what)")
-}
-
 /// The number of events of `type` in the log.
 func count(ofType type: String, in client: PostgresClient) async throws -> Int64 {
     let rows = try await client.query(

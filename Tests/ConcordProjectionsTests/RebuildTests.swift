@@ -38,7 +38,8 @@ import Testing
                     try await group.waitForAll()
                 }
                 // Incremental: small pages, every round.
-                _ = try await catchUpProjections(client: client, store: store, logger: logger, pageSize: 37)
+                _ = try await catchUpProjections(
+                    client: client, store: store, logger: logger, pageSize: 37, rowsPerWrite: 1)
             }
             let commanded =
                 Complaint.EventKind.allCases.filter { $0 != .escalatedForOverdue }.map(\.rawValue)

@@ -170,3 +170,16 @@ public func runProcess(
     try? handle.close()
     return (status, (try? String(contentsOf: output, encoding: .utf8)) ?? "")
 }
+
+/// Waits until `condition` holds or `deadline` passes (work done in the background: a projection runner, another
+/// process); true when it held. Polls briefly rather than sleeping for a guessed time.
+public func holds(
+    within deadline: Duration = .seconds(10), _ condition: () async throws -> Bool
+) async throws -> Bool {
+    let end = ContinuousClock.now + deadline
+    while ContinuousClock.now < end {
+        if try await condition() { return true }
+        try await Task.sleep(for: .milliseconds(20))
+    }
+    return try await condition()
+}
