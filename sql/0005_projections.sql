@@ -122,9 +122,41 @@ BEGIN
 END;
 $$;
 
+-- Applies one batch of a projection in one statement (one round trip, atomic on its own or inside the caller's
+-- transaction): checks that the checkpoint is still at `expected` (false, and nothing written, when another writer
+-- moved it), writes the rows, replaces the area closure when given, moves the checkpoint to `reached` and notifies
+-- `concord_projection` (delivered at commit).
+CREATE FUNCTION apply_cases(target text, expected bigint, reached bigint, rows jsonb, areas jsonb)
+    RETURNS boolean LANGUAGE plpgsql AS $$
+DECLARE
+    found bigint;
+BEGIN
+    EXECUTE format('SELECT position FROM %I.checkpoints WHERE name = %L FOR UPDATE', target, 'cases') INTO found;
+    IF found IS DISTINCT FROM expected THEN
+        RETURN false;
+    END IF;
+    IF jsonb_array_length(rows) > 0 THEN
+        PERFORM upsert_cases(target, rows);
+    END IF;
+    IF areas IS NOT NULL THEN
+        EXECUTE format('DELETE FROM %I.area_ancestors', target);
+        EXECUTE format($q$
+            INSERT INTO %I.area_ancestors (area, ancestor, ancestor_level, depth)
+            SELECT area, ancestor, level, depth
+            FROM jsonb_to_recordset($1) AS r(area text, ancestor text, level text, depth integer)
+            $q$, target) USING areas;
+    END IF;
+    EXECUTE format('UPDATE %I.checkpoints SET position = $1, updated_at = now() WHERE name = %L', target, 'cases')
+        USING reached;
+    PERFORM pg_notify('concord_projection', reached::text);
+    RETURN true;
+END;
+$$;
+
 DO $$
 BEGIN
     IF EXISTS (SELECT FROM pg_roles WHERE rolname = 'concord_service') THEN
+        GRANT EXECUTE ON FUNCTION apply_cases TO concord_service;
         GRANT EXECUTE ON FUNCTION upsert_cases, concord_time, concord_microseconds TO concord_service;
     END IF;
 END;

@@ -10,6 +10,9 @@ public struct CaseTables: Sendable {
     public static let rebuild = CaseTables(schema: "projection_rebuild")
     /// The projection's name, as `concord projections rebuild` and the checkpoints table spell it.
     public static let name = "cases"
+    /// Notified with the new position whenever the tables move on (by `apply_cases`), and with `lease` when a
+    /// runner takes the lease.
+    public static let notificationChannel = "concord_projection"
 
     public let schema: String
 
@@ -33,56 +36,37 @@ public struct CaseTables: Sendable {
     }
 
     /// Writes what a batch of events changed and moves the checkpoint from `from` to the batch's last position, in
-    /// one transaction: an event's effect is applied exactly once, across crashes. Throws `CheckpointMoved` (and
-    /// writes nothing) when the checkpoint is no longer at `from`: another runner or a rebuild got there first.
+    /// one statement (`apply_cases`): an event's effect is applied exactly once, across crashes. Throws
+    /// `CheckpointMoved` (and writes nothing) when the checkpoint is no longer at `from`: another runner or a
+    /// rebuild got there first. Atomic on its own, or part of the caller's transaction.
     func write(
         _ output: FoldOutput, areas: [(area: String, ancestor: String, level: String, depth: Int)]?, from: Int64,
-        on connection: PostgresConnection, inTransaction: Bool, logger: Logger
+        on connection: PostgresConnection, logger: Logger
     ) async throws {
-        guard inTransaction else {
-            return try await connection.withCheckedTransaction(logger: logger) { connection in
-                try await self.write(
-                    output, areas: areas, from: from, on: connection, inTransaction: true, logger: logger)
-            }
+        var json: [UInt8] = [UInt8(ascii: "[")]
+        for (index, row) in output.rows.values.enumerated() {
+            if index > 0 { json.append(UInt8(ascii: ",")) }
+            Self.writeRow(row.summary, row.version, row.position, into: &json)
         }
-        do {  // one transaction: the caller's
-            let found = try await self.checkpoint(on: connection, logger: logger, lock: true)
-            guard found == from else { throw CheckpointMoved(expected: from, found: found) }
-            if !output.rows.isEmpty {
-                // Chunks keep each statement's JSON document a few megabytes at most.
-                let rows = Array(output.rows.values)
-                for start in stride(from: 0, to: rows.count, by: 5_000) {
-                    var json: [UInt8] = [UInt8(ascii: "[")]
-                    for (index, row) in rows[start..<min(start + 5_000, rows.count)].enumerated() {
-                        if index > 0 { json.append(UInt8(ascii: ",")) }
-                        Self.writeRow(row.summary, row.version, row.position, into: &json)
-                    }
-                    json.append(UInt8(ascii: "]"))
-                    let text = String(decoding: json, as: UTF8.self)
-                    try await connection.execute("SELECT upsert_cases(\(self.schema), \(text)::jsonb)", logger: logger)
-                }
-            }
-            if let areas {
-                try await connection.execute("DELETE FROM \(unescaped: self.sql).area_ancestors", logger: logger)
-                let json = JSONValue.array(
-                    areas.map {
-                        [
-                            "area": .string($0.area), "ancestor": .string($0.ancestor), "level": .string($0.level),
-                            "depth": .integer(Int64($0.depth)),
-                        ]
-                    })
-                try await connection.execute(
-                    """
-                    INSERT INTO \(unescaped: self.sql).area_ancestors (area, ancestor, ancestor_level, depth)
-                    SELECT area, ancestor, level, depth FROM jsonb_to_recordset(\(String(decoding: CanonicalJSON.encode(json), as: UTF8.self))::jsonb)
-                        AS r(area text, ancestor text, level text, depth integer)
-                    """, logger: logger)
-            }
-            try await connection.execute(
-                """
-                UPDATE \(unescaped: self.sql).checkpoints SET position = \(output.lastPosition), updated_at = now()
-                WHERE name = \(Self.name)
-                """, logger: logger)
+        json.append(UInt8(ascii: "]"))
+        let areaJSON = areas.map { areas in
+            String(
+                decoding: CanonicalJSON.encode(
+                    .array(
+                        areas.map {
+                            [
+                                "area": .string($0.area), "ancestor": .string($0.ancestor), "level": .string($0.level),
+                                "depth": .integer(Int64($0.depth)),
+                            ]
+                        })), as: UTF8.self)
+        }
+        let rows = try await connection.query(
+            """
+            SELECT apply_cases(\(self.schema), \(from), \(output.lastPosition),
+                               \(String(decoding: json, as: UTF8.self))::jsonb, \(areaJSON)::jsonb)
+            """, logger: logger)
+        for try await applied in rows.decode(Bool.self) where !applied {
+            throw CheckpointMoved(expected: from, found: try? await self.checkpoint(on: connection, logger: logger))
         }
     }
 
@@ -164,8 +148,6 @@ struct CaseProjector: Sendable {
     let tables: CaseTables
     let logger: Logger
     var pageSize = 2_000
-    /// Whether the caller holds a transaction open around the steps (a rebuild's final catch-up).
-    var inTransaction = false
     /// The last position to apply: a replay as of a past moment stops there.
     var through = Int64.max
     private(set) var fold: CaseFold
@@ -226,10 +208,9 @@ struct CaseProjector: Sendable {
             // One write at a time, in order: each moves the checkpoint from where the one before left it.
             try await writing?.value
             let (output, from, areas) = (pending, written, pending.areasChanged ? self.fold.areaAncestors : nil)
-            let (tables, logger, inTransaction) = (self.tables, self.logger, self.inTransaction)
+            let (tables, logger) = (self.tables, self.logger)
             writing = Task {
-                try await tables.write(
-                    output, areas: areas, from: from, on: connection, inTransaction: inTransaction, logger: logger)
+                try await tables.write(output, areas: areas, from: from, on: connection, logger: logger)
             }
             written = pending.lastPosition
             pending = FoldOutput(lastPosition: written)
@@ -254,7 +235,7 @@ struct CaseProjector: Sendable {
     private func write(_ output: FoldOutput, from: Int64, on connection: PostgresConnection) async throws {
         try await self.tables.write(
             output, areas: output.areasChanged ? self.fold.areaAncestors : nil, from: from, on: connection,
-            inTransaction: self.inTransaction, logger: self.logger)
+            logger: self.logger)
     }
 
     var catalog: ReferenceCatalog { self.fold.catalog }

@@ -47,7 +47,6 @@ public struct ProjectionRebuild: Sendable {
                 try await connection.execute(
                     "LOCK TABLE \(unescaped: CaseTables.live.sql).checkpoints IN ACCESS EXCLUSIVE MODE",
                     logger: self.logger)
-                projector.inTransaction = true
                 events += try await projector.catchUp(on: connection)
                 try await connection.execute(
                     "DROP SCHEMA \(unescaped: CaseTables.live.sql) CASCADE", logger: self.logger)

@@ -73,6 +73,8 @@ public final class ProjectionRunner: Service, Sendable {
         guard acquired else { return }
         self.leading.store(true, ordering: .relaxed)
         self.logger.info("projection lease taken", metadata: ["projection": "\(CaseTables.name)"])
+        try await connection.execute(
+            "SELECT pg_notify(\(CaseTables.notificationChannel), 'lease')", logger: self.logger)
         do {
             try await self.lead(connection)
         } catch {

@@ -21,6 +21,8 @@ struct ProjectionBench: AsyncParsableCommand {
     @Option(help: "Commands per second during the lag measurement.") var rate: Int = 1_000
     @Option(help: "Seconds of the lag measurement.") var seconds: Int = 20
     @Flag(help: "Keep the generated database of an earlier run when it holds enough events.") var reuse = false
+    @Option(help: "Which measurements: a (rebuild), d (verify), b (queue), c (lag), comma-separated.")
+    var sections = "a,d,b,c"
 
     static let database = "concord_bench_projections"
 
@@ -48,9 +50,11 @@ struct ProjectionBench: AsyncParsableCommand {
                 if fresh || head < Int64(self.events) {
                     try await Self.generate(events: self.events, store: store)
                 }
-                try await Self.rebuild(client: client, store: store, logger: logger)
-                try await self.queue(client: client, store: store, logger: logger)
-                try await self.lag(client: client, store: store, logger: logger)
+                let sections = Set(self.sections.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
+                if sections.contains("a") { try await Self.rebuild(client: client, store: store, logger: logger) }
+                if sections.contains("d") { try await Self.verify(store: store) }
+                if sections.contains("b") { try await self.queue(client: client, store: store, logger: logger) }
+                if sections.contains("c") { try await self.lag(client: client, store: store, logger: logger) }
             }
         }
     }
@@ -111,14 +115,7 @@ struct ProjectionBench: AsyncParsableCommand {
     /// (a) A rebuild of every projection from scratch, against reading the same log in the same pages.
     static func rebuild(client: PostgresClient, store: EventStore, logger: Logger) async throws {
         let head = try await store.head().position
-        let read = try await Self.timed {
-            var position: Int64 = 0
-            while true {
-                let page = try await store.readAll(after: position, limit: 2_000)
-                guard let last = page.last else { break }
-                position = last.position
-            }
-        }
+        let read = try await Self.timed { try await Self.readAll(store) }
         let rebuild = ProjectionRebuild(client: client, store: store, logger: logger)
         let rebuilt = try await Self.timed { _ = try await rebuild.run() }
         let readRate = Double(head) / read
@@ -128,6 +125,32 @@ struct ProjectionBench: AsyncParsableCommand {
                 format:
                     "(a) rebuild of %d events: %.1f s, %.0f events/s | plain read (pages of 2,000, decoded): %.1f s, %.0f events/s | ratio %.2f",
                 head, rebuilt, rebuildRate, read, readRate, rebuildRate / readRate))
+    }
+
+    /// (d) `audit verify` (chain, canonical form, copies, payloads, stream sequences) against a plain read.
+    static func verify(store: EventStore) async throws {
+        let head = try await store.head().position
+        let read = try await Self.timed { try await Self.readAll(store) }
+        var report: VerificationReport? = nil
+        let verified = try await Self.timed { report = try await store.verify(checkStreams: true) }
+        guard let report, report.isSound else {
+            throw ValidationFailure(
+                message: "the generated log does not verify: \(String(describing: report?.problem))")
+        }
+        print(
+            String(
+                format:
+                    "(d) audit verify of %d events: %.1f s, %.0f events/s | plain read: %.1f s, %.0f events/s | ratio %.2f",
+                head, verified, Double(head) / verified, read, Double(head) / read, read / verified))
+    }
+
+    static func readAll(_ store: EventStore) async throws {
+        var position: Int64 = 0
+        while true {
+            let page = try await store.readAll(after: position, limit: 2_000)
+            guard let last = page.last else { break }
+            position = last.position
+        }
     }
 
     /// (b) Queue pages of a programme with `queueCases` open cases, against a primary-key lookup of one case.

@@ -171,15 +171,16 @@ public func runProcess(
     return (status, (try? String(contentsOf: output, encoding: .utf8)) ?? "")
 }
 
-/// Waits until `condition` holds or `deadline` passes (work done in the background: a projection runner, another
-/// process); true when it held. Polls briefly rather than sleeping for a guessed time.
-public func holds(
-    within deadline: Duration = .seconds(10), _ condition: () async throws -> Bool
-) async throws -> Bool {
-    let end = ContinuousClock.now + deadline
-    while ContinuousClock.now < end {
-        if try await condition() { return true }
-        try await Task.sleep(for: .milliseconds(20))
+/// Waits until `condition` holds, checking it again each time a projection moves on or a runner takes the lease
+/// (their notifications on `concord_projection`), never by sleeping. Bounded by the calling suite's time limit.
+public func waitUntil(_ settings: DatabaseSettings, _ condition: @Sendable () async throws -> Bool) async throws {
+    try await PostgresClient.withRunning(settings.service, logger: TestDatabases.logger) { client in
+        try await client.withConnection { connection in
+            // LISTEN is in place before the first check, so a move between the check and the wait is not lost.
+            try await connection.listen(on: "concord_projection") { notifications in
+                if try await condition() { return }
+                for try await _ in notifications where try await condition() { return }
+            }
+        }
     }
-    return try await condition()
 }
