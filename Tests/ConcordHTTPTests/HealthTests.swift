@@ -15,9 +15,8 @@ let demoReference: URL = URL(fileURLWithPath: #filePath).deletingLastPathCompone
 /// Runs the application on a real port over `settings`' database, with the demo reference data imported first.
 func withApplication(
     settings: DatabaseSettings, trackingLimit: Int = 60, importReference: Bool = true,
-    _ body: @Sendable (any TestClientProtocol) async throws -> Void
+    logger: Logger = TestDatabases.logger, _ body: @Sendable (any TestClientProtocol) async throws -> Void
 ) async throws {
-    let logger = TestDatabases.logger
     if importReference {
         let file = try JSONDecoder().decode(ReferenceFile.self, from: Data(contentsOf: demoReference))
         try await withStore(settings: settings) { store in
