@@ -123,19 +123,42 @@ private struct Reader {
         guard digits > 0 else { throw self.error("expected digits") }
         guard digits == 1 || self.bytes[digitsStart] != UInt8(ascii: "0") else { throw self.error("leading zero") }
         if self.index < self.bytes.count,
-            [UInt8(ascii: "."), UInt8(ascii: "e"), UInt8(ascii: "E")].contains(self.bytes[self.index])
+            self.bytes[self.index] == UInt8(ascii: ".") || self.bytes[self.index] | 0x20 == UInt8(ascii: "e")
         {
             throw self.error("fractional numbers are not allowed; send amounts as strings")
         }
-        guard let value = Int64(String(decoding: self.bytes[start..<self.index], as: UTF8.self)) else {
-            throw self.error("integer out of range")
+        // Accumulated directly (no intermediate String): the log parses millions of these.
+        let negative = start != digitsStart
+        var value: Int64 = 0
+        for index in digitsStart..<self.index {
+            let digit = Int64(self.bytes[index] - UInt8(ascii: "0"))
+            let (times10, overflow1) = value.multipliedReportingOverflow(by: 10)
+            let (next, overflow2) =
+                negative ? times10.subtractingReportingOverflow(digit) : times10.addingReportingOverflow(digit)
+            guard !overflow1, !overflow2 else { throw self.error("integer out of range") }
+            value = next
         }
         return value
     }
 
     mutating func parseString() throws(JSONParseError) -> String {
         self.index += 1
-        var out: [UInt8] = []
+        // Fast path: most strings have no escape; make the String straight from the bytes.
+        var end = self.index
+        while end < self.bytes.count {
+            let byte = self.bytes[end]
+            if byte == UInt8(ascii: "\"") {
+                guard let text = String(validating: self.bytes[self.index..<end], as: UTF8.self) else {
+                    throw self.error("invalid UTF-8")
+                }
+                self.index = end + 1
+                return text
+            }
+            if byte == UInt8(ascii: "\\") || byte < 0x20 { break }
+            end += 1
+        }
+        var out = Array(self.bytes[self.index..<end])
+        self.index = end
         while self.index < self.bytes.count {
             let byte = self.bytes[self.index]
             self.index += 1

@@ -61,6 +61,23 @@ func tamper(_ settings: DatabaseSettings, _ body: @Sendable (PostgresClient) asy
         }
     }
 
+    /// Bytes that are not JSON at all (or not UTF-8) are named as a fault at their position, not a database error.
+    @Test func canonicalBytesThatAreNotJSONAreAFaultAtTheirPosition() async throws {
+        for garbage in ["'\\xff00'::bytea", "convert_to('{not json', 'UTF8')"] {
+            try await withStore { store, settings in
+                try await appendLives(20, seed: 13, to: store)
+                try await tamper(settings) { client in
+                    try await client.execute(
+                        PostgresQuery(unsafeSQL: "UPDATE events SET canonical = \(garbage) WHERE position = 9"),
+                        logger: TestDatabases.logger)
+                }
+                let report = try await store.verify(checkStreams: true)
+                #expect(report.problem?.position == 9, "\(garbage): \(String(describing: report.problem))")
+                #expect(report.problem?.reason.contains("undecodable") == true)
+            }
+        }
+    }
+
     @Test func aCheckpointCatchesATruncatedTail() async throws {
         try await withStore { store, settings in
             try await appendLives(60, seed: 7, to: store)
