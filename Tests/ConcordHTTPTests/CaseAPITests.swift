@@ -18,6 +18,8 @@ struct Tokens {
     /// A programme that receives referrals: HEALTH.
     var receiver: String
     var auditor: String
+    /// A coordinator of province P-01.
+    var coordinator: String
 
     static func make(_ settings: DatabaseSettings) async throws -> Tokens {
         try await PostgresClient.withRunning(settings.owner, logger: TestDatabases.logger) { client in
@@ -28,7 +30,8 @@ struct Tokens {
                 programme: try await store.create(role: .programme, scope: "CCT", label: nil).secret,
                 otherProgramme: try await store.create(role: .programme, scope: "PENSION", label: nil).secret,
                 receiver: try await store.create(role: .programme, scope: "HEALTH", label: nil).secret,
-                auditor: try await store.create(role: .auditor, scope: nil, label: nil).secret)
+                auditor: try await store.create(role: .auditor, scope: nil, label: nil).secret,
+                coordinator: try await store.create(role: .coordinator, scope: "P-01", label: nil).secret)
         }
     }
 }

@@ -49,11 +49,7 @@ final class CapturedLog: Sendable {
     @Test func personalDataStaysOutOfLogsMetricsErrorsAndViews() async throws {
         let settings = try await TestDatabases.shared.freshDatabase()
         let tokens = try await Tokens.make(settings)
-        let coordinator = try await PostgresClient.withRunning(settings.owner, logger: TestDatabases.logger) {
-            try await TokenStore(client: $0, logger: TestDatabases.logger).create(
-                role: .coordinator, scope: "P-01", label: nil
-            ).secret
-        }
+        let coordinator = tokens.coordinator
         let captured = CapturedLog()
         let seen = Mutex<[String]>([])
         try await withApplication(settings: settings, logger: captured.logger) { client in

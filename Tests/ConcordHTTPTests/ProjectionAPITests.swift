@@ -13,11 +13,7 @@ import Testing
     @Test func queuesAndListsAreScopedAndCurrent() async throws {
         let settings = try await TestDatabases.shared.freshDatabase()
         let tokens = try await Tokens.make(settings)
-        let coordinator = try await PostgresClient.withRunning(settings.owner, logger: TestDatabases.logger) {
-            try await TokenStore(client: $0, logger: TestDatabases.logger).create(
-                role: .coordinator, scope: "P-01", label: nil
-            ).secret
-        }
+        let coordinator = tokens.coordinator
         try await withApplication(settings: settings) { client in
             let lodged = try await client.send(.post, "/v1/complaints", token: tokens.office, body: lodgeBody)
             let id = try #require(lodged["id"]?.stringValue)
