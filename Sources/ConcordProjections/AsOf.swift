@@ -12,7 +12,9 @@ public enum AsOf {
         let events = try await store.readStored(streamID: id, through: position).map(\.event)
         guard let first = events.first else { return nil }
         let catalog = ReferenceCatalog.replay(
-            try await store.referenceEvents(through: position).compactMap { try? ReferenceEvent.decode($0) })
+            try await store.allEvents(ofStreamType: ReferenceEvent.streamType, through: position).compactMap {
+                try? ReferenceEvent.decode($0)
+            })
         let at =
             try await store.readStored(after: position - 1, through: position, limit: 1).first?.event.recordedAt
             ?? events[events.count - 1].recordedAt

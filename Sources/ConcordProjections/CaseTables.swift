@@ -24,13 +24,9 @@ public struct CaseTables: Sendable {
     var sql: String { "\"" + self.schema + "\"" }
 
     /// The position the tables have applied the log up to.
-    public func checkpoint(on connection: PostgresConnection, logger: Logger, lock: Bool = false) async throws -> Int64
-    {
+    public func checkpoint(on connection: PostgresConnection, logger: Logger) async throws -> Int64 {
         let rows = try await connection.query(
-            """
-            SELECT position FROM \(unescaped: self.sql).checkpoints WHERE name = \(Self.name)
-            \(unescaped: lock ? "FOR UPDATE" : "")
-            """, logger: logger)
+            "SELECT position FROM \(unescaped: self.sql).checkpoints WHERE name = \(Self.name)", logger: logger)
         for try await position in rows.decode(Int64.self) { return position }
         throw CheckpointMoved(expected: 0, found: nil)
     }
@@ -158,7 +154,7 @@ struct CaseProjector: Sendable {
         store: EventStore, tables: CaseTables, on connection: PostgresConnection, logger: Logger
     ) async throws -> CaseProjector {
         let position = try await tables.checkpoint(on: connection, logger: logger)
-        let reference = try await store.referenceEvents(through: position)
+        let reference = try await store.allEvents(ofStreamType: ReferenceEvent.streamType, through: position)
         return CaseProjector(
             store: store, tables: tables, logger: logger, fold: CaseFold(reference: reference), position: position)
     }
@@ -239,19 +235,4 @@ struct CaseProjector: Sendable {
     }
 
     var catalog: ReferenceCatalog { self.fold.catalog }
-}
-
-extension EventStore {
-    /// The reference data's events up to `position`: the catalog as it stood there.
-    func referenceEvents(through position: Int64) async throws -> [RecordedEvent] {
-        var reference: [RecordedEvent] = []
-        var after: Int64 = 0
-        while true {
-            let page = try await self.readAll(after: after, streamType: ReferenceEvent.streamType, limit: 1_000)
-            reference += page.prefix { $0.position <= position }
-            guard let last = page.last, page.count == 1_000, last.position <= position else { break }
-            after = last.position
-        }
-        return reference
-    }
 }

@@ -88,14 +88,7 @@ extension EventStore {
 
     /// The checkpoints the log itself holds, in log order (an unreadable one is left out: `verify` names it).
     public func checkpointsInLog() async throws -> [Checkpoint] {
-        var checkpoints: [Checkpoint] = []
-        var after: Int64 = 0
-        while true {
-            let page = try await self.readAll(after: after, streamType: Checkpoint.streamType, limit: 1_000)
-            checkpoints += page.compactMap { Checkpoint(json: $0.payload) }
-            guard let last = page.last, page.count == 1_000 else { return checkpoints }
-            after = last.position
-        }
+        try await self.allEvents(ofStreamType: Checkpoint.streamType).compactMap { Checkpoint(json: $0.payload) }
     }
 
     /// What the log says about `checkpoint`: nil when it still holds the vouched-for prefix unchanged.

@@ -266,6 +266,21 @@ public final class EventStore: Service, Sendable {
                 """, logger: self.logger))
     }
 
+    /// Every event of streams of type `streamType` up to `position`, in log order, read page by page: the
+    /// reference data as it stood at a position, the checkpoints the log holds.
+    public func allEvents(
+        ofStreamType streamType: String, through position: Int64 = .max, pageSize: Int = 1_000
+    ) async throws -> [RecordedEvent] {
+        var events: [RecordedEvent] = []
+        var after: Int64 = 0
+        while true {
+            let page = try await self.readAll(after: after, streamType: streamType, limit: pageSize)
+            events += page.prefix { $0.position <= position }
+            guard let last = page.last, page.count == pageSize, last.position <= position else { return events }
+            after = last.position
+        }
+    }
+
     private func decode(_ rows: PostgresRowSequence) async throws -> [RecordedEvent] {
         var events: [RecordedEvent] = []
         for try await (canonical, hash) in rows.decode((ByteBuffer, ByteBuffer).self) {

@@ -70,25 +70,18 @@ extension EventStore {
         return self.report(verifier, problem: nil)
     }
 
-    /// One page of rows to verify, read in a task of its own. The copies are compared by PostgreSQL: as a plain
-    /// expression (fast, but an error if a canonical form is not JSON), or `safely` with `concord_copies_match`,
-    /// which answers false for such bytes (a subtransaction per row: slower, only for a page that needs it).
+    /// One page of rows to verify, read in a task of its own. The copies are compared by PostgreSQL: with
+    /// `concord_copies_agree` (inlined, but an error if a canonical form is not JSON), or `safely` with
+    /// `concord_copies_match`, which answers false for such bytes (slower; only for a page that needs it).
     private func verificationPage(
         from start: Int64, through end: Int64, limit: Int, safely: Bool = false
     ) -> Task<[ChainVerifier.StoredEvent], any Error> {
-        let comparison =
-            safely
-            ? "concord_copies_match(canonical, payload, metadata, recorded_at)"
-            : """
-            coalesce((SELECT e.payload = c -> 'payload' AND e.metadata = c -> 'metadata'
-                             AND e.recorded_at = (c ->> 'recorded_at')::timestamptz
-                      FROM (SELECT convert_from(e.canonical, 'UTF8')::jsonb AS c) AS parsed), false)
-            """
+        let comparison = safely ? "concord_copies_match" : "concord_copies_agree"
         return Task {
             let rows = try await self.client.query(
                 """
                 SELECT position, stream_type, stream_id, stream_version, event_type, canonical, hash,
-                       \(unescaped: comparison)
+                       \(unescaped: comparison)(canonical, payload, metadata, recorded_at)
                 FROM events e WHERE position >= \(start) AND position <= \(end)
                 ORDER BY position LIMIT \(limit)
                 """, logger: self.logger)

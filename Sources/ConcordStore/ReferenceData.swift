@@ -22,16 +22,11 @@ public final class ReferenceData: Sendable {
     @discardableResult
     public func load(from store: EventStore, pageSize: Int = 1_000) async throws -> Int64 {
         var catalog = ReferenceCatalog()
-        var position: Int64 = 0
-        while true {
-            let page = try await store.readAll(after: position, streamType: ReferenceEvent.streamType, limit: pageSize)
-            guard let last = page.last else { break }
-            for recorded in page { catalog.apply(try ReferenceEvent.decode(recorded)) }
-            position = last.position
-        }
+        let events = try await store.allEvents(ofStreamType: ReferenceEvent.streamType, pageSize: pageSize)
+        for recorded in events { catalog.apply(try ReferenceEvent.decode(recorded)) }
         let loaded = catalog
         self.state.withLock { $0 = loaded }
-        return position
+        return events.last?.position ?? 0
     }
 
     /// Applies a reference event read from the log (a follower's update).

@@ -12,21 +12,6 @@ struct Audit: AsyncParsableCommand {
         abstract: "Auditors' tools over the event log.",
         subcommands: [Verify.self, Checkpoint.self, Keygen.self, Export.self, AsOf.self])
 
-    /// Runs `body` with a read-only view of the log (the service role: auditors need no more).
-    static func withLog<T: Sendable>(
-        owner: Bool = false, _ body: @Sendable (EventStore, PostgresClient, Logger) async throws -> T
-    ) async throws -> T {
-        let logger = makeLogger("concord")
-        let bootstrap = try await failing { try await DatabaseBootstrap.prepare(logger: logger) }
-        defer { bootstrap.stopClusterIfStarted() }
-        let settings = owner ? bootstrap.settings.owner : bootstrap.settings.service
-        return try await failing {
-            try await PostgresClient.withRunning(settings, logger: logger) { client in
-                try await body(EventStore(client: client, logger: logger), client, logger)
-            }
-        }
-    }
-
     struct Verify: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract:
@@ -69,7 +54,7 @@ struct Audit: AsyncParsableCommand {
             }
             let start = ContinuousClock.now
             let (from, to) = (self.from, self.to)
-            let (report, checkpointProblem, inLog) = try await Audit.withLog {
+            let (report, checkpointProblem, inLog) = try await withDatabase {
                 store, _, _ -> (VerificationReport, String?, Int) in
                 let head = try await store.head().position
                 let meter = ProgressMeter(label: "verifying")
@@ -135,7 +120,7 @@ struct Audit: AsyncParsableCommand {
                 throw ValidationFailure(message: "give the signing key with --key or CONCORD_CHECKPOINT_KEY")
             }
             let key = try failingNow { try CheckpointKeys.privateKey(file: file) }.rawRepresentation
-            let checkpoint = try await Audit.withLog { store, _, _ in
+            let checkpoint = try await withDatabase { store, _, _ in
                 try await withRunningStore(store) { try await store.appendCheckpoint(key: key, at: .now()) }
             }
             let text = String(decoding: CanonicalJSON.encode(checkpoint.json), as: UTF8.self) + "\n"
@@ -197,7 +182,7 @@ struct Audit: AsyncParsableCommand {
                 throw ValidationFailure(message: "--from starts at 1 and --to may not come before it")
             }
             let (from, to) = (self.from, self.to ?? .max)
-            try await Audit.withLog { store, _, _ in
+            try await withDatabase { store, _, _ in
                 var position = from - 1
                 while position < to {
                     let page = try await store.readStored(after: position, through: to, limit: 2_000)
@@ -241,7 +226,7 @@ struct Audit: AsyncParsableCommand {
                 throw ValidationFailure(message: "say what to show: case ID, or indicators")
             }
             let requested = self.position
-            let output = try await Audit.withLog(owner: true) { store, client, logger in
+            let output = try await withDatabase(owner: true) { store, client, logger in
                 var position = requested ?? 0
                 if requested == nil { position = try await store.position(at: time ?? .now()) }
                 if what[0] == "case" {
@@ -275,6 +260,24 @@ struct Audit: AsyncParsableCommand {
                 }
             }
             print(output)
+        }
+    }
+}
+
+/// Runs `body` with the database (the private cluster unless `DATABASE_URL` is set), connected as the service role
+/// or, with `owner`, as the owner (migrating first when `migrating`); any failure becomes a one-line message.
+func withDatabase<T: Sendable>(
+    owner: Bool = false, migrating: Bool = false,
+    _ body: @Sendable (EventStore, PostgresClient, Logger) async throws -> T
+) async throws -> T {
+    let logger = makeLogger("concord")
+    let bootstrap = try await failing { try await DatabaseBootstrap.prepare(logger: logger) }
+    defer { bootstrap.stopClusterIfStarted() }
+    if migrating { _ = try await failing { try await bootstrap.migrate(logger: logger) } }
+    let settings = owner ? bootstrap.settings.owner : bootstrap.settings.service
+    return try await failing {
+        try await PostgresClient.withRunning(settings, logger: logger) { client in
+            try await body(EventStore(client: client, logger: logger), client, logger)
         }
     }
 }

@@ -27,17 +27,10 @@ struct Projections: AsyncParsableCommand {
                     message: "no projection named '\(name)' (known: \(ProjectionRebuild.names.joined(separator: ", ")))"
                 )
             }
-            let logger = makeLogger("concord")
-            let bootstrap = try await failing { try await DatabaseBootstrap.prepare(logger: logger) }
-            defer { bootstrap.stopClusterIfStarted() }
-            _ = try await failing { try await bootstrap.migrate(logger: logger) }
             let meter = ProgressMeter(label: "rebuilding \(CaseTables.name)")
-            let report = try await failing {
-                try await PostgresClient.withRunning(bootstrap.settings.owner, logger: logger) { client in
-                    let store = EventStore(client: client, logger: logger)
-                    return try await ProjectionRebuild(client: client, store: store, logger: logger).run {
-                        meter.update(position: $0, head: $1)
-                    }
+            let report = try await withDatabase(owner: true, migrating: true) { store, client, logger in
+                try await ProjectionRebuild(client: client, store: store, logger: logger).run {
+                    meter.update(position: $0, head: $1)
                 }
             }
             meter.finish()
@@ -49,13 +42,8 @@ struct Projections: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "How far each projection is behind the log.")
 
         func run() async throws {
-            let logger = makeLogger("concord")
-            let bootstrap = try await failing { try await DatabaseBootstrap.prepare(logger: logger) }
-            defer { bootstrap.stopClusterIfStarted() }
-            let lag = try await failing {
-                try await PostgresClient.withRunning(bootstrap.settings.service, logger: logger) { client in
-                    try await ProjectionQueries(client: client, logger: logger).lag()
-                }
+            let lag = try await withDatabase { _, client, logger in
+                try await ProjectionQueries(client: client, logger: logger).lag()
             }
             print(
                 "\(lag.name): checkpoint \(lag.checkpoint), head \(lag.head), \(lag.eventsBehind) events and "
