@@ -82,7 +82,7 @@ let package = Package(
         // Test helpers shared by the integration suites: a migrated template database, one fresh copy per test.
         .target(
             name: "ConcordTestSupport",
-            dependencies: ["ConcordStore"],
+            dependencies: ["ConcordStore", .product(name: "Crypto", package: "swift-crypto")],
             path: "Tests/ConcordTestSupport"
         ),
         .testTarget(name: "ConcordCoreTests", dependencies: ["ConcordCore"]),

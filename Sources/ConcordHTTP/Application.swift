@@ -24,13 +24,16 @@ public struct AppContext: Sendable {
     public var projectionLeaseRetry: Duration
     /// Signs the log's head at an interval (by the process holding the projection lease); nil: no checkpoints.
     public var checkpoints: CheckpointSchedule?
+    /// Seals personal data on append and opens it for the roles that may read it.
+    public var vault: PersonalDataVault
 
     public init(
         client: PostgresClient, store: EventStore, migrator: Migrator, tokens: TokenStore, reference: ReferenceFollower,
-        trackingLimit: Int = 60, clock: WallClock = .system, runsProjections: Bool = true,
+        vault: PersonalDataVault, trackingLimit: Int = 60, clock: WallClock = .system, runsProjections: Bool = true,
         projectionLeaseRetry: Duration = .seconds(1), checkpoints: CheckpointSchedule? = nil
     ) {
         self.checkpoints = checkpoints
+        self.vault = vault
         self.clock = clock
         self.runsProjections = runsProjections
         self.projectionLeaseRetry = projectionLeaseRetry
@@ -57,20 +60,26 @@ public func buildApplication(
     HealthController(context: context, queries: queries).addRoutes(to: router)
     DocumentController().addRoutes(to: router)
     var complaints = CaseController(
-        repository: CaseRepository<Complaint>(store: context.store), reference: context.reference,
+        repository: CaseRepository<Complaint>(store: context.store, vault: context.vault), reference: context.reference,
         collection: "complaints", creation: .lodge, trackingKind: .complaint, clock: context.clock)
-    complaints.afterCommand = AppealOpener(appeals: CaseRepository<Appeal>(store: context.store)).open
+    complaints.afterCommand =
+        AppealOpener(appeals: CaseRepository<Appeal>(store: context.store, vault: context.vault)).open
     complaints.addRoutes(to: router)
     CaseController(
-        repository: CaseRepository<Appeal>(store: context.store), reference: context.reference, collection: "appeals",
+        repository: CaseRepository<Appeal>(store: context.store, vault: context.vault), reference: context.reference,
+        collection: "appeals",
         creation: .lodge, trackingKind: .appeal, clock: context.clock
     ).addRoutes(to: router)
     CaseController(
-        repository: CaseRepository<Referral>(store: context.store), reference: context.reference,
+        repository: CaseRepository<Referral>(store: context.store, vault: context.vault), reference: context.reference,
         collection: "referrals", creation: .create, trackingKind: .referral, clock: context.clock
     ).addRoutes(to: router)
     ProjectionController(queries: queries, reference: context.reference, clock: context.clock).addRoutes(to: router)
     AuditController(store: context.store).addRoutes(to: router)
+    SubjectController(
+        subjects: DataSubjects(store: context.store, client: context.client, logger: logger), clock: context.clock
+    )
+    .addRoutes(to: router)
     TrackingController(store: context.store, limiter: RateLimiter(capacity: context.trackingLimit)).addRoutes(
         to: router)
     var services: [any Service] = [context.client, context.store, context.reference]

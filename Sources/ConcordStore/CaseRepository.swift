@@ -7,9 +7,12 @@ import Logging
 /// named the version it expects, `If-Match`), so concurrent commands on one stream apply one after the other.
 public struct CaseRepository<Machine: StateMachine>: Sendable {
     public let store: EventStore
+    /// Seals personal objects on append and opens them on load; nil: they are stored and loaded as given.
+    public let vault: PersonalDataVault?
 
-    public init(store: EventStore) {
+    public init(store: EventStore, vault: PersonalDataVault? = nil) {
         self.store = store
+        self.vault = vault
     }
 
     /// A stream's state as of a version, with the events that built it.
@@ -48,6 +51,7 @@ public struct CaseRepository<Machine: StateMachine>: Sendable {
             events += page.prefix { version == nil || $0.streamVersion <= version ?? 0 }
             if page.count < 1_000 || (version.map { Int64(events.count) >= $0 } ?? false) { break }
         }
+        if let vault = self.vault { events = try await vault.unseal(events) }
         var domainEvents: [Machine.Event] = []
         for event in events {
             do {
@@ -83,11 +87,13 @@ public struct CaseRepository<Machine: StateMachine>: Sendable {
                 loaded = try await self.load(id)
             }
             if let ifMatch, ifMatch != loaded.version { throw Refusal.versionMismatch(current: loaded.version) }
-            let events = try Machine.decide(command(loaded.state), state: loaded.state).get()
+            let decided = try Machine.decide(command(loaded.state), state: loaded.state).get()
+            var events = decided.map { $0.eventData(metadata: metadata) }
+            if let vault = self.vault { events = try await vault.seal(events, stream: self.stream(id)) }
             do {
                 let result = try await self.store.append(
                     to: self.stream(id), expectedVersion: loaded.version == 0 ? .noStream : .exact(loaded.version),
-                    events: events.map { $0.eventData(metadata: metadata) }, idempotencyKey: idempotencyKey,
+                    events: events, idempotencyKey: idempotencyKey,
                     requestDigest: requestDigest)
                 if result.replayed {
                     return Outcome(loaded: try await self.load(id, upTo: result.lastVersion), replayed: true)

@@ -159,7 +159,7 @@ public struct CaseWalk: Sendable {
 
 /// Random commands with values the reference data of `Workload.reference` knows.
 enum Generate {
-    static let person = Identity.identified(PersonDetails(name: "Test Person", phone: "+255700000000"))
+    static let person = Identity.person(PersonDetails(name: "Test Person", phone: "+255700000000"))
 
     static func complaint(
         _ name: Complaint.CommandName, _ state: Complaint.State?, _ id: String, _ at: Timestamp,
@@ -233,7 +233,7 @@ enum Generate {
                 Referral.Request(
                     source: sources.randomElement(using: &rng) ?? "CCT",
                     receiver: ["HEALTH", "PENSION", "NUTRITION"].randomElement(using: &rng) ?? "HEALTH",
-                    person: Referral.ReferredPerson(kind: .household, reference: "HH-1"), reason: "Needs care",
+                    person: .clear(Referral.ReferredPerson(kind: .household, reference: "HH-1")), reason: "Needs care",
                     urgency: Referral.Urgency.allCases.randomElement(using: &rng) ?? .routine, referralType: "health",
                     at: at))
         case .acknowledge: return .acknowledge(at: at)

@@ -4,5 +4,8 @@ import ArgumentParser
 struct Concord: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Concord: grievance and referral tracking on an event log.",
-        subcommands: [Serve.self, Migrate.self, Projections.self, Bench.self, Audit.self, Token.self, Reference.self])
+        subcommands: [
+            Serve.self, Migrate.self, Projections.self, Bench.self, Audit.self, Token.self, Reference.self,
+            Subject.self,
+        ])
 }

@@ -26,12 +26,21 @@ struct Serve: AsyncParsableCommand {
         let migrator = Migrator(migrations: try Migration.bundled(), logger: logger)
         try await failing { _ = try await bootstrap.migrate(logger: logger) }
         let checkpoints = try Self.checkpointSchedule()
+        let master = try failingNow {
+            try PersonalDataVault.masterKey(environment: ProcessInfo.processInfo.environment)
+        }
         let client = PostgresClient(configuration: bootstrap.settings.service, backgroundLogger: logger)
         let store = EventStore(client: client, logger: logger)
+        let vault = PersonalDataVault(client: client, master: master, logger: logger)
+        try await failing {
+            try await PostgresClient.withRunning(bootstrap.settings.service, logger: logger) { probeClient in
+                try await vault.checkMasterKey(using: probeClient)
+            }
+        }
         let app = buildApplication(
             AppContext(
                 client: client, store: store, migrator: migrator, tokens: TokenStore(client: client, logger: logger),
-                reference: ReferenceFollower(store: store, logger: logger), checkpoints: checkpoints),
+                reference: ReferenceFollower(store: store, logger: logger), vault: vault, checkpoints: checkpoints),
             host: self.host, port: self.port,
             logger: logger)
         try await app.runService()

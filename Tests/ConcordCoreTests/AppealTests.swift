@@ -61,7 +61,7 @@ import Testing
     @Test func lodgedPayloadNamesWhatIsAppealed() throws {
         let identified = Appeal.Lodgement(
             subject: .suspensionDecision, grounds: "Suspended by mistake.", programme: "SP", area: "D-02",
-            office: "OFF-002", appellant: .identified(PersonDetails(name: "Jean", address: "Rue 5")),
+            office: "OFF-002", appellant: .person(PersonDetails(name: "Jean", address: "Rue 5")),
             contactPreference: .letter, at: Fixture.time(0))
         let event = try #require(try A.run([.lodge(identified)]).events.first)
         #expect(

@@ -68,7 +68,7 @@ import Testing
             "complainant": ["name": "Amina Diallo", "phone": "+221 77 000 00 00", "national_id": "SN-123"],
             "contact_preference": "sms", "sensitive": false,
         ]
-        let lodgement = Fixture.complaint(complainant: .identified(Fixture.amina))
+        let lodgement = Fixture.complaint(complainant: .person(Fixture.amina))
         #expect(try Complaint.command(.lodge, body: body, at: Fixture.time(0)) == .lodge(lodgement))
         let anonymous: JSONValue = [
             "channel": "hotline", "programme": "CCT", "category": "sexual_exploitation_abuse", "description": "x",

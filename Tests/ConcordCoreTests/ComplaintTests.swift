@@ -69,8 +69,8 @@ import Testing
         func field(_ lodgement: Complaint.Lodgement) -> String? { C.rejection(.lodge(lodgement), in: nil)?.field }
         #expect(field(Fixture.complaint(description: "  \n")) == "description")
         #expect(field(Fixture.complaint(programme: "C CT")) == "programme")
-        #expect(field(Fixture.complaint(complainant: .identified(PersonDetails()))) == "complainant")
-        #expect(field(Fixture.complaint(complainant: .identified(PersonDetails(name: "")))) == "complainant.name")
+        #expect(field(Fixture.complaint(complainant: .person(PersonDetails()))) == "complainant")
+        #expect(field(Fixture.complaint(complainant: .person(PersonDetails(name: "")))) == "complainant.name")
         #expect(field(Fixture.complaint(complainant: .anonymous, contact: .phone)) == "contact_preference")
         #expect(field(Fixture.complaint(complainant: .anonymous, contact: .inPerson)) == nil)
         let refused = try #require(C.rejection(.lodge(Fixture.complaint(description: "")), in: nil))

@@ -15,7 +15,7 @@ enum Fixture {
 
     static func complaint(
         category: Complaint.Category = .paymentDelay, sensitive: Bool = false, programme: String? = nil,
-        complainant: Identity = .identified(Fixture.amina), contact: ContactPreference = .sms,
+        complainant: Identity = .person(Fixture.amina), contact: ContactPreference = .sms,
         description: String = "The March payment has not arrived."
     ) -> Complaint.Lodgement {
         Complaint.Lodgement(
@@ -33,7 +33,7 @@ enum Fixture {
     static func referral(redirectedFrom: String? = nil, receiver: String = "HEALTH") -> Referral.Request {
         Referral.Request(
             source: "CCT", receiver: receiver,
-            person: Referral.ReferredPerson(kind: .household, reference: "HH-42", formFields: ["members": "5"]),
+            person: .clear(Referral.ReferredPerson(kind: .household, reference: "HH-42", formFields: ["members": "5"])),
             reason: "Child needs a nutrition assessment.", urgency: .priority, referralType: "health",
             redirectedFrom: redirectedFrom, at: Self.time(0))
     }

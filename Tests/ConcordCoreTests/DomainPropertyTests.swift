@@ -128,7 +128,7 @@ enum RandomCommand {
 
     static func identity(_ rng: inout SplitMix64) -> Identity {
         guard Bool.random(using: &rng) else { return .anonymous }
-        return .identified(
+        return .person(
             PersonDetails(
                 name: Self.maybe(&rng, Self.text), phone: Self.maybe(&rng, Self.text),
                 nationalID: Self.maybe(&rng, Self.code), address: Self.maybe(&rng, Self.text)))
@@ -194,7 +194,7 @@ enum RandomCommand {
             let person = Referral.ReferredPerson(kind: Self.pick(&rng), reference: Self.text(&rng), formFields: fields)
             return .create(
                 Referral.Request(
-                    source: Self.code(&rng), receiver: Self.code(&rng), person: person, reason: Self.text(&rng),
+                    source: Self.code(&rng), receiver: Self.code(&rng), person: .clear(person), reason: Self.text(&rng),
                     urgency: Self.pick(&rng), referralType: Self.text(&rng),
                     redirectedFrom: Self.maybe(&rng, Self.code),
                     at: at))

@@ -65,7 +65,7 @@ import Testing
         var request = Fixture.referral(receiver: "CCT")
         #expect(R.rejection(.create(request), in: nil)?.field == "receiver")
         request = Fixture.referral()
-        request.person.formFields = ["": "x"]
+        request.person = .clear(Referral.ReferredPerson(kind: .household, reference: "HH-1", formFields: ["": "x"]))
         #expect(R.rejection(.create(request), in: nil)?.field == "person.form_fields")
         let acknowledged = try R.run([.create(Fixture.referral()), .acknowledge(at: Fixture.time(1))]).state
         #expect(

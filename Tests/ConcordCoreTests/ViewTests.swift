@@ -46,7 +46,7 @@ import Testing
             .lodge(Fixture.appeal(subject: .amountDecision))
         ])
         var lodgement = Fixture.appeal()
-        lodgement.appellant = .identified(Fixture.amina)
+        lodgement.appellant = .person(Fixture.amina)
         let (identified, _) = try Appeal.run([.lodge(lodgement)])
         let (referral, _) = try Referral.run([.create(Fixture.referral())])
         let views: [JSONValue] = [

@@ -30,6 +30,7 @@ func withApplication(
     let context = AppContext(
         client: client, store: store, migrator: Migrator(migrations: try Migration.bundled(), logger: logger),
         tokens: TokenStore(client: client, logger: logger), reference: ReferenceFollower(store: store, logger: logger),
+        vault: PersonalDataVault(client: client, master: TestDatabases.masterKey, logger: logger),
         trackingLimit: trackingLimit)
     // A real listening socket and a real HTTP client: the boundary is tested as it is crossed in production.
     try await buildApplication(context, port: 0, logger: logger).test(.live, body)

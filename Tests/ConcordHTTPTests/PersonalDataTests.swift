@@ -84,10 +84,7 @@ final class CapturedLog: Sendable {
                 .post, "/v1/complaints/\(id)/resolve", token: tokens.programme,
                 body: "{\"outcome\":\"\(Self.name)\",\"actions_taken\":\"\(Self.phone)\"}")
             record(mistyped)
-            try await waitUntil(settings) {
-                let queue = try await client.send(.get, "/v1/programmes/CCT/queue", token: tokens.programme)
-                return queue["queue"]?.arrayValue?.isEmpty == false
-            }
+            try await waitForProjections(settings)
             // Roles and views that must not carry personal data.
             for (uri, token) in [
                 ("/v1/complaints/\(id)", coordinator), ("/v1/complaints/\(id)", tokens.auditor),

@@ -25,10 +25,7 @@ import Testing
             let referral = try await client.send(.post, "/v1/referrals", token: tokens.programme, body: referralBody)
             let referralID = try #require(referral["id"]?.stringValue)
 
-            try await waitUntil(settings) {
-                let queue = try await client.send(.get, "/v1/programmes/CCT/queue", token: tokens.programme)
-                return queue["queue"]?.arrayValue?.contains { $0["id"] == .string(id) } == true
-            }
+            try await waitForProjections(settings)
             let health = try await client.send(.get, "/v1/programmes/HEALTH/queue", token: tokens.receiver)
             #expect(health["queue"]?.arrayValue?.map { $0["id"] } == [.string(referralID)])
             #expect(health["queue"]?.arrayValue?.first?["next_step"] == "acknowledge")
@@ -89,10 +86,7 @@ import Testing
         let tokens = try await Tokens.make(settings)
         try await withApplication(settings: settings) { client in
             _ = try await client.send(.post, "/v1/complaints", token: tokens.office, body: lodgeBody)
-            try await waitUntil(settings) {
-                let office = try await client.send(.get, "/v1/offices/OFF-001/cases", token: tokens.office)
-                return office["cases"]?.arrayValue?.count == 1
-            }
+            try await waitForProjections(settings)
             let csv = try await client.execute(
                 uri: "/v1/indicators?group_by=area&level=province&from=2020-01-01", method: .get,
                 headers: [.authorization: "Bearer \(tokens.auditor)", .accept: "text/csv"]

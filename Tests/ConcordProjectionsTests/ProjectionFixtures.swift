@@ -49,13 +49,14 @@ struct Cases {
         Complaint.Lodgement(
             channel: channel, programme: programme, category: category, description: "Fixture",
             area: Workload.communities[office * 2], office: Workload.offices[office],
-            complainant: .identified(PersonDetails(name: "Fixture Person", phone: "+255 700 111 222")),
+            complainant: .person(PersonDetails(name: "Fixture Person", phone: "+255 700 111 222")),
             contactPreference: .phone, at: at)
     }
 
     static func referral(source: String = "OFF-1", receiver: String = "HEALTH", at: Timestamp) -> Referral.Request {
         Referral.Request(
-            source: source, receiver: receiver, person: Referral.ReferredPerson(kind: .household, reference: "HH-9"),
+            source: source, receiver: receiver,
+            person: .clear(Referral.ReferredPerson(kind: .household, reference: "HH-9")),
             reason: "Needs care", urgency: .priority, referralType: "health", at: at)
     }
 

@@ -9,7 +9,7 @@ enum CaseFixture {
         Complaint.Lodgement(
             channel: .walkIn, programme: "CCT", category: .paymentDelay, description: "The March payment is late.",
             area: "D-01", office: "OFF-001",
-            complainant: .identified(
+            complainant: .person(
                 PersonDetails(name: "Amina Diallo", phone: "+221 77 000 00 00", nationalID: nil, address: nil)),
             contactPreference: .sms, at: at)
     }

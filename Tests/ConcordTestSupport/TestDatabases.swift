@@ -1,5 +1,6 @@
 import ConcordCore
 import ConcordStore
+import Crypto
 import Foundation
 import Logging
 import PostgresNIO
@@ -11,6 +12,10 @@ import Synchronization
 /// parallel.
 public actor TestDatabases {
     public static let shared = TestDatabases()
+    /// The master key the tests seal personal data with (fixed: nothing secret is sealed in tests).
+    public static var masterKey: SymmetricKey { SymmetricKey(data: [UInt8](repeating: 0x5A, count: 32)) }
+    public static let masterKeyText = String(repeating: "5a", count: 32)
+
     public static let logger: Logger = {
         var logger = Logger(label: "concord-tests")
         logger.logLevel = Logger.Level(rawValue: ProcessInfo.processInfo.environment["LOG_LEVEL"] ?? "") ?? .warning
@@ -181,6 +186,22 @@ public func waitUntil(_ settings: DatabaseSettings, _ condition: @Sendable () as
                 if try await condition() { return }
                 for try await _ in notifications where try await condition() { return }
             }
+        }
+    }
+}
+
+/// Waits until the case projection has applied every event appended so far (appends made before the call).
+public func waitForProjections(_ settings: DatabaseSettings) async throws {
+    try await PostgresClient.withRunning(settings.service, logger: TestDatabases.logger) { client in
+        let rows = try await client.query("SELECT coalesce(max(position), 0) FROM events", logger: TestDatabases.logger)
+        var head: Int64 = 0
+        for try await value in rows.decode(Int64.self) { head = value }
+        let target = head
+        try await waitUntil(settings) {
+            let checkpoint = try await client.query(
+                "SELECT position FROM projection.checkpoints WHERE name = 'cases'", logger: TestDatabases.logger)
+            for try await position in checkpoint.decode(Int64.self) { return position >= target }
+            return false
         }
     }
 }

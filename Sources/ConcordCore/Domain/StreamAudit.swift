@@ -77,6 +77,7 @@ public struct StreamAudit: Sendable {
         case complaint(Complaint.State?)
         case appeal(Appeal.State?)
         case referral(Referral.State?)
+        case subject(DataSubject.State?)
     }
 
     private var states: [StreamName: Folded] = [:]
@@ -100,6 +101,11 @@ public struct StreamAudit: Sendable {
             guard case .referral(let state) = self.states[event.stream] ?? .referral(nil) else { return nil }
             let (problem, next) = Self.step(Referral.self, event, state)
             self.states[event.stream] = .referral(next)
+            return problem
+        case DataSubject.streamType:
+            guard case .subject(let state) = self.states[event.stream] ?? .subject(nil) else { return nil }
+            let (problem, next) = Self.step(DataSubject.self, event, state)
+            self.states[event.stream] = .subject(next)
             return problem
         case ReferenceEvent.streamType:
             do {

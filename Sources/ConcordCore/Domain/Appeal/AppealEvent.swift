@@ -91,7 +91,7 @@ extension Appeal.Lodgement {
                 "against": against, "complaint_id": complaintID, "grounds": self.grounds, "programme": self.programme,
                 "area": self.area, "office": self.office, "anonymous": self.appellant.isAnonymous,
                 "contact_preference": self.contactPreference, "at": self.at,
-            ]), ["appellant": self.appellant.details?.payload])
+            ]), ["appellant": self.appellant.payload])
     }
 
     init(reader: PayloadReader, at: Timestamp) throws(EventPayloadError) {

@@ -153,7 +153,7 @@ extension Complaint.Lodgement {
                 "description": self.description, "area": self.area, "office": self.office,
                 "anonymous": self.complainant.isAnonymous, "contact_preference": self.contactPreference,
                 "sensitive": self.sensitive, "at": self.at,
-            ]), ["complainant": self.complainant.details?.payload])
+            ]), ["complainant": self.complainant.payload])
     }
 
     init(reader: PayloadReader, at: Timestamp) throws(EventPayloadError) {

@@ -12,11 +12,14 @@ extension Referral {
         public var reference: String
         /// The fields of the standard referral form.
         public var formFields: [String: String]
+        /// The data subject whose key seals these details (see `PersonDetails.subject`).
+        public var subject: String?
 
-        public init(kind: Kind, reference: String, formFields: [String: String] = [:]) {
+        public init(kind: Kind, reference: String, formFields: [String: String] = [:], subject: String? = nil) {
             self.kind = kind
             self.reference = reference
             self.formFields = formFields
+            self.subject = subject
         }
     }
 
@@ -26,7 +29,7 @@ extension Referral {
         public var source: String
         /// The receiving programme or service code.
         public var receiver: String
-        public var person: ReferredPerson
+        public var person: Personal<ReferredPerson>
         public var reason: String
         public var urgency: Urgency
         /// The kind of service asked for, e.g. `health`, `education`, `employment`.
@@ -36,7 +39,7 @@ extension Referral {
         public var at: Timestamp
 
         public init(
-            source: String, receiver: String, person: ReferredPerson, reason: String, urgency: Urgency,
+            source: String, receiver: String, person: Personal<ReferredPerson>, reason: String, urgency: Urgency,
             referralType: String, redirectedFrom: String? = nil, at: Timestamp
         ) {
             self.source = source

@@ -42,9 +42,12 @@ extension Referral {
         try check.code(request.source, "source")
         try check.code(request.receiver, "receiver")
         try check.that(request.receiver != request.source, "receiver", "must differ from the source")
-        try check.text(request.person.reference, "person.reference")
-        for (key, _) in request.person.formFields.sorted(by: { $0.key < $1.key }) {
-            try check.text(key, "person.form_fields")  // sorted, so that the same request is refused the same way
+        // A withheld person (a redirect of a referral whose subject was erased) was checked when recorded.
+        if let person = request.person.clear {
+            try check.text(person.reference, "person.reference")
+            for (key, _) in person.formFields.sorted(by: { $0.key < $1.key }) {
+                try check.text(key, "person.form_fields")  // sorted, so that the same request is refused the same way
+            }
         }
         try check.text(request.reason, "reason")
         try check.text(request.referralType, "referral_type")

@@ -125,9 +125,12 @@ private enum ServiceOutcomeKind: String, CaseIterable, PayloadEnum {
 extension Referral.Request {
     /// The person, with the form fields, sits in its own `person` object so that it can be encrypted as a unit.
     var payload: JSONValue {
-        let person = Payload.object([
-            "kind": self.person.kind, "reference": self.person.reference, "form_fields": self.person.formFields,
-        ])
+        let person = self.person.payload { person in
+            Payload.object([
+                "kind": person.kind, "reference": person.reference, "form_fields": person.formFields,
+                "subject": person.subject,
+            ])
+        }
         return Payload.merging(
             Payload.object([
                 "source": self.source, "receiver": self.receiver, "reason": self.reason, "urgency": self.urgency,
@@ -136,12 +139,14 @@ extension Referral.Request {
     }
 
     init(reader: PayloadReader, at: Timestamp) throws(EventPayloadError) {
-        let person = try reader.object("person")
-        self.init(
-            source: try reader.required("source"), receiver: try reader.required("receiver"),
-            person: Referral.ReferredPerson(
+        let person = try Personal.read("person", from: reader) { person throws(EventPayloadError) in
+            Referral.ReferredPerson(
                 kind: try person.required("kind"), reference: try person.required("reference"),
-                formFields: try person.required("form_fields")),
+                formFields: try person.required("form_fields"), subject: try person.optional("subject"))
+        }
+        guard let person else { throw reader.error("person", "is missing") }
+        self.init(
+            source: try reader.required("source"), receiver: try reader.required("receiver"), person: person,
             reason: try reader.required("reason"), urgency: try reader.required("urgency"),
             referralType: try reader.required("referral_type"), redirectedFrom: try reader.optional("redirected_from"),
             at: at)

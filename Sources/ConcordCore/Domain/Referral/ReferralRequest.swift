@@ -115,13 +115,13 @@ extension RequestBody {
     }
 
     /// The `person` object: `kind`, `reference` and `form_fields`.
-    mutating func referredPerson() -> Referral.ReferredPerson? {
+    mutating func referredPerson() -> Personal<Referral.ReferredPerson>? {
         var person = self.object("person")
         let kind = person?.required("kind", as: Referral.ReferredPerson.Kind.self)
         let reference = person?.required("reference", as: String.self)
         let formFields = person?.required("form_fields", as: [String: String].self)
         self.merge(person)
         guard let kind, let reference, let formFields else { return nil }
-        return Referral.ReferredPerson(kind: kind, reference: reference, formFields: formFields)
+        return .clear(Referral.ReferredPerson(kind: kind, reference: reference, formFields: formFields))
     }
 }

@@ -1,0 +1,167 @@
+import ConcordCore
+import Crypto
+import Foundation
+import Logging
+import PostgresNIO
+
+/// Seals data subjects' personal objects before they are appended and opens them for the readers that may see
+/// them. Data keys live in `subject_keys`, wrapped by the master key, which only this process's memory holds.
+/// Projections, verification and exports read the log without the vault: they see the sealed form.
+public struct PersonalDataVault: Sendable {
+    let client: PostgresClient
+    /// The master key's bytes (Crypto's `SymmetricKey` is not `Sendable`).
+    let masterBytes: [UInt8]
+    let logger: Logger
+
+    var master: SymmetricKey { SymmetricKey(data: self.masterBytes) }
+
+    public enum VaultError: Error, Equatable, Sendable, CustomStringConvertible {
+        case wrongMasterKey
+        case subjectErased(String)
+
+        public var description: String {
+            switch self {
+            case .wrongMasterKey:
+                "the master key does not match the one this database's personal data is sealed with"
+            case .subjectErased(let subject): "the personal data of subject \(subject) was erased"
+            }
+        }
+    }
+
+    private static let probeText = Array("concord-master-key-probe".utf8)
+
+    /// A vault for `master`; `checkMasterKey` first, at start-up.
+    public init(client: PostgresClient, master: SymmetricKey, logger: Logger) {
+        self.client = client
+        self.masterBytes = master.withUnsafeBytes { [UInt8]($0) }
+        self.logger = logger
+    }
+
+    /// Checks `master` against the database's probe (written on first use): a process given the wrong key refuses
+    /// to start rather than seal new data under a key nobody else has. Also finishes erasures that stopped halfway.
+    /// `client` is any running client of the database (the vault's own may not run yet).
+    public func checkMasterKey(using client: PostgresClient) async throws {
+        let (master, logger) = (self.master, self.logger)
+        let sealed = try [UInt8](AES.GCM.seal(Self.probeText, using: master).combined ?? Data())
+        let rows = try await client.query(
+            """
+            WITH written AS (
+                INSERT INTO master_key_probe (id, probe) VALUES (1, \(ByteBuffer(bytes: sealed)))
+                ON CONFLICT (id) DO NOTHING RETURNING probe)
+            SELECT probe FROM written UNION ALL SELECT probe FROM master_key_probe WHERE id = 1 LIMIT 1
+            """, logger: logger)
+        var probe: [UInt8]?
+        for try await buffer in rows.decode(ByteBuffer.self) { probe = Array(buffer: buffer) }
+        guard let probe, let box = try? AES.GCM.SealedBox(combined: probe),
+            (try? AES.GCM.open(box, using: master)).map([UInt8].init) == Self.probeText
+        else { throw VaultError.wrongMasterKey }
+        try await DataSubjects.finishErasures(client: client, logger: logger)
+    }
+
+    /// `events`, about to be appended to `stream`, with every clear personal object sealed under its subject's
+    /// key: the subject the object names (a follow-up of an earlier case), otherwise the new stream's id.
+    public func seal(_ events: [EventData], stream: StreamName) async throws -> [EventData] {
+        var sealed = events
+        for index in sealed.indices {
+            guard let member = PersonalData.members[sealed[index].type],
+                case .object(var payload) = sealed[index].payload, let object = payload[member],
+                PersonalData.form(of: object) == .clear
+            else { continue }
+            let subject = object["subject"]?.stringValue ?? stream.id
+            payload[member] = try PersonalData.seal(object, subject: subject, key: try await self.key(for: subject))
+            sealed[index].payload = .object(payload)
+        }
+        return sealed
+    }
+
+    /// `events` with every sealed personal object opened, or shown as erased when its subject's key is destroyed.
+    public func unseal(_ events: [RecordedEvent]) async throws -> [RecordedEvent] {
+        var opened = events
+        for index in opened.indices {
+            guard let member = PersonalData.members[opened[index].type],
+                case .object(var payload) = opened[index].payload, let object = payload[member],
+                case .sealed(let subject, let bytes) = PersonalData.form(of: object)
+            else { continue }
+            if let key = try await self.existingKey(for: subject) {
+                payload[member] = try PersonalData.open(bytes, subject: subject, key: key)
+            } else {
+                payload[member] = PersonalData.erased(subject: subject)
+            }
+            opened[index].payload = .object(payload)
+        }
+        return opened
+    }
+
+    /// The subject's data key, made (and stored wrapped) when the subject has none yet.
+    private func key(for subject: String) async throws -> SymmetricKey {
+        let fresh = SymmetricKey(size: .bits256)
+        let wrapped = try PersonalData.wrap(fresh, subject: subject, master: self.master)
+        for _ in 0..<3 {
+            let rows = try await self.client.query(
+                """
+                WITH made AS (
+                    INSERT INTO subject_keys (subject, wrapped_key) VALUES (\(subject), \(ByteBuffer(bytes: wrapped)))
+                    ON CONFLICT (subject) DO NOTHING RETURNING wrapped_key)
+                SELECT wrapped_key FROM made UNION ALL SELECT wrapped_key FROM subject_keys WHERE subject = \(subject)
+                LIMIT 1
+                """, logger: self.logger)
+            for try await stored in rows.decode(ByteBuffer?.self) {
+                guard let stored else { throw VaultError.subjectErased(subject) }
+                return try self.unwrap(Array(buffer: stored), subject: subject)
+            }
+            // Another process made the key in a transaction our snapshot did not see: read it again.
+        }
+        throw VaultError.subjectErased(subject)
+    }
+
+    private func existingKey(for subject: String) async throws -> SymmetricKey? {
+        let rows = try await self.client.query(
+            "SELECT wrapped_key FROM subject_keys WHERE subject = \(subject)", logger: self.logger)
+        for try await stored in rows.decode(ByteBuffer?.self) {
+            return try stored.map { try self.unwrap(Array(buffer: $0), subject: subject) }
+        }
+        return nil
+    }
+
+    private func unwrap(_ wrapped: [UInt8], subject: String) throws -> SymmetricKey {
+        do {
+            return try PersonalData.unwrap(wrapped, subject: subject, master: self.master)
+        } catch {
+            throw VaultError.wrongMasterKey
+        }
+    }
+}
+
+extension PersonalDataVault {
+    /// The master key from the environment: `CONCORD_MASTER_KEY_FILE` (a file holding the key) or
+    /// `CONCORD_MASTER_KEY`; either holds 64 hex digits or the base64 of 32 bytes (`concord subject keygen`).
+    public static func masterKey(environment: [String: String]) throws -> SymmetricKey {
+        let text: String
+        if let path = environment["CONCORD_MASTER_KEY_FILE"], !path.isEmpty {
+            guard let contents = try? String(contentsOfFile: path, encoding: .utf8) else {
+                throw MasterKeyError("cannot read the master key file named by CONCORD_MASTER_KEY_FILE")
+            }
+            text = contents
+        } else if let value = environment["CONCORD_MASTER_KEY"], !value.isEmpty {
+            text = value
+        } else {
+            throw MasterKeyError(
+                "no master key: set CONCORD_MASTER_KEY_FILE (or CONCORD_MASTER_KEY); personal data is sealed with it")
+        }
+        guard let key = PersonalData.masterKey(text: text) else {
+            throw MasterKeyError("the master key must be 64 hex digits or the base64 of 32 bytes")
+        }
+        return key
+    }
+
+    /// A new master key's text form.
+    public static func newMasterKeyText() -> String {
+        SymmetricKey(size: .bits256).withUnsafeBytes { Data($0).base64EncodedString() }
+    }
+}
+
+/// A missing or malformed master key: a start-up error with a one-line message.
+public struct MasterKeyError: Error, CustomStringConvertible, Sendable {
+    public var description: String
+    init(_ description: String) { self.description = description }
+}
