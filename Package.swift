@@ -85,7 +85,8 @@ let package = Package(
             dependencies: ["ConcordStore", .product(name: "Crypto", package: "swift-crypto")],
             path: "Tests/ConcordTestSupport"
         ),
-        .testTarget(name: "ConcordCoreTests", dependencies: ["ConcordCore"]),
+        .testTarget(
+            name: "ConcordCoreTests", dependencies: ["ConcordCore", .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "ConcordStoreTests", dependencies: ["ConcordStore", "ConcordTestSupport"]),
         .testTarget(
             name: "ConcordProjectionsTests",

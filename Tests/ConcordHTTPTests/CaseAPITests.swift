@@ -20,6 +20,7 @@ struct Tokens {
     var auditor: String
     /// A coordinator of province P-01.
     var coordinator: String
+    var admin: String
 
     static func make(_ settings: DatabaseSettings) async throws -> Tokens {
         try await PostgresClient.withRunning(settings.owner, logger: TestDatabases.logger) { client in
@@ -31,7 +32,8 @@ struct Tokens {
                 otherProgramme: try await store.create(role: .programme, scope: "PENSION", label: nil).secret,
                 receiver: try await store.create(role: .programme, scope: "HEALTH", label: nil).secret,
                 auditor: try await store.create(role: .auditor, scope: nil, label: nil).secret,
-                coordinator: try await store.create(role: .coordinator, scope: "P-01", label: nil).secret)
+                coordinator: try await store.create(role: .coordinator, scope: "P-01", label: nil).secret,
+                admin: try await store.create(role: .admin, scope: nil, label: nil).secret)
         }
     }
 }

@@ -38,7 +38,8 @@ import Testing
         var routes: Set<String> = [
             "/healthz", "/readyz", "/metrics", "/openapi.yaml", "/v1/track/{code}", "/v1/programmes/{code}/queue",
             "/v1/offices/{code}/cases", "/v1/loops", "/v1/areas/{code}/escalations", "/v1/indicators",
-            "/v1/audit/events", "/v1/audit/streams/{id}",
+            "/v1/audit/events", "/v1/audit/streams/{id}", "/v1/subjects/{id}", "/v1/subjects/{id}/erasure",
+            "/v1/subjects/{id}/legal-hold", "/v1/subjects/{id}/legal-hold/release",
         ]
         for (collection, commands) in Self.kinds {
             routes.insert("/v1/\(collection)")
@@ -246,6 +247,31 @@ import Testing
                 .get, auditStream, "/v1/audit/streams/\(id)", token: tokens.programme, expecting: .forbidden)
             try await check(
                 .get, auditStream, "/v1/audit/streams/\(id)?limit=5", token: tokens.auditor, expecting: .badRequest)
+
+            // Data subjects, for admins.
+            let subject = "/v1/subjects/{id}"
+            try await check(.get, subject, "/v1/subjects/\(id)", token: admin, expecting: .ok)
+            try await check(.get, subject, "/v1/subjects/\(id)", token: tokens.auditor, expecting: .forbidden)
+            try await check(.get, subject, "/v1/subjects/C-2345-678", token: admin, expecting: .notFound)
+            try await check(.get, subject, "/v1/subjects/a%20b", token: admin, expecting: .badRequest)
+            let hold = "/v1/subjects/{id}/legal-hold"
+            let reason = #"{"reason":"Audit 3"}"#
+            try await check(
+                .post, hold, "/v1/subjects/\(id)/legal-hold", token: admin, body: #"{"reason":" "}"#,
+                expecting: .unprocessableContent)
+            try await check(.post, hold, "/v1/subjects/\(id)/legal-hold", token: admin, body: reason, expecting: .ok)
+            try await check(
+                .post, hold, "/v1/subjects/\(id)/legal-hold", token: admin, body: reason, expecting: .conflict)
+            let erasure = "/v1/subjects/{id}/erasure"
+            let erase = #"{"reason":"Request 1","legal_basis":"DPA s.16"}"#
+            try await check(
+                .post, erasure, "/v1/subjects/\(id)/erasure", token: admin, body: erase, expecting: .conflict)
+            try await check(
+                .post, erasure, "/v1/subjects/\(id)/erasure", token: admin, body: "{}", expecting: .badRequest)
+            let release = "/v1/subjects/{id}/legal-hold/release"
+            try await check(
+                .post, release, "/v1/subjects/\(id)/legal-hold/release", token: admin, body: reason, expecting: .ok)
+            try await check(.post, erasure, "/v1/subjects/\(id)/erasure", token: admin, body: erase, expecting: .ok)
 
             // Four lookups are allowed per minute here; the fifth is refused.
             let track = "/v1/track/{code}"

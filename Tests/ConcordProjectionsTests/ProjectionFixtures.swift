@@ -18,18 +18,20 @@ enum Day {
 /// Runs commands on one case through the repository, as the service would.
 struct Cases {
     let store: EventStore
+    /// Seals personal data when given, as the service does.
+    var vault: PersonalDataVault? = nil
     let metadata = EventMetadata(actor: "test", role: "admin")
 
     func complaint(_ id: String, _ commands: [Complaint.Command]) async throws {
-        try await self.run(CaseRepository<Complaint>(store: self.store), id, commands)
+        try await self.run(CaseRepository<Complaint>(store: self.store, vault: self.vault), id, commands)
     }
 
     func appeal(_ id: String, _ commands: [Appeal.Command]) async throws {
-        try await self.run(CaseRepository<Appeal>(store: self.store), id, commands)
+        try await self.run(CaseRepository<Appeal>(store: self.store, vault: self.vault), id, commands)
     }
 
     func referral(_ id: String, _ commands: [Referral.Command]) async throws {
-        try await self.run(CaseRepository<Referral>(store: self.store), id, commands)
+        try await self.run(CaseRepository<Referral>(store: self.store, vault: self.vault), id, commands)
     }
 
     private func run<M: StateMachine>(

@@ -1,0 +1,56 @@
+import ConcordCore
+import ConcordStore
+import ConcordTestSupport
+import Foundation
+import PostgresNIO
+import Testing
+
+/// `concord serve` refuses to start without the right master key; `concord subject` holds and erases, as an
+/// operator runs it: a real process, exit status and one-line messages.
+@Suite(.timeLimit(.minutes(2))) struct SubjectCommandTests {
+    @Test func startUpNeedsTheMasterKeyAndSubjectsAreHeldAndErasedFromTheCommandLine() async throws {
+        let settings = try await TestDatabases.shared.freshDatabase()
+        try await PostgresClient.withRunning(settings.service, logger: TestDatabases.logger) { client in
+            let vault = PersonalDataVault(client: client, master: TestDatabases.masterKey, logger: TestDatabases.logger)
+            try await vault.checkMasterKey(using: client)
+            try await withStore(settings: settings) { store in
+                try await Cases(store: store, vault: vault).complaint(
+                    "C-SUBJ-001", [.lodge(Cases.lodgement(programme: "CCT", at: Day.at(0)))])
+            }
+        }
+        var environment = ProcessInfo.processInfo.environment
+        environment["DATABASE_URL"] = databaseURL(for: settings.owner)
+        environment["LOG_LEVEL"] = "error"
+        environment["CONCORD_PORT"] = "0"
+        environment["CONCORD_MASTER_KEY"] = nil
+        environment["CONCORD_MASTER_KEY_FILE"] = nil
+        func concord(_ arguments: [String], _ extra: [String: String] = [:]) async throws -> (Int32, String) {
+            try await runProcess(
+                concordExecutable, arguments, environment: environment.merging(extra) { _, new in new })
+        }
+
+        var (status, output) = try await concord(["serve"])
+        #expect(status != 0 && output.contains("no master key: set CONCORD_MASTER_KEY_FILE"), "\(output)")
+        (status, output) = try await concord(["serve"], ["CONCORD_MASTER_KEY": "short"])
+        #expect(status != 0 && output.contains("64 hex digits or the base64 of 32 bytes"), "\(output)")
+        (status, output) = try await concord(["serve"], ["CONCORD_MASTER_KEY": String(repeating: "01", count: 32)])
+        #expect(status != 0 && output.contains("master key does not match"), "\(output)")
+        #expect(output.split(separator: "\n").count <= 2, "a one-line message: \(output)")
+
+        (status, output) = try await concord(["subject", "hold", "C-SUBJ-001", "--reason", "Court order 5"])
+        #expect(status == 0 && output.contains("held: Court order 5"), "\(output)")
+        (status, output) = try await concord([
+            "subject", "erase", "C-SUBJ-001", "--reason", "Request 9", "--legal-basis", "DPA s.16",
+        ])
+        #expect(status != 0 && output.contains("under legal hold (Court order 5)"), "\(output)")
+        (status, output) = try await concord(["subject", "release", "C-SUBJ-001", "--reason", "Order lifted"])
+        #expect(status == 0, "\(output)")
+        (status, output) = try await concord([
+            "subject", "erase", "C-SUBJ-001", "--reason", "Request 9", "--legal-basis", "DPA s.16", "--by", "dpo",
+        ])
+        #expect(status == 0 && output.contains("erased, data key destroyed"), "\(output)")
+        #expect(output.contains("PersonalDataErased  by dpo"), "\(output)")
+        (status, output) = try await concord(["subject", "show", "C-NOPE-000"])
+        #expect(status != 0 && output.contains("no personal data was recorded for subject C-NOPE-000"), "\(output)")
+    }
+}
