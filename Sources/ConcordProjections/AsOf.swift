@@ -9,7 +9,11 @@ public enum AsOf {
     public static func caseView(
         id: String, position: Int64, now: Timestamp? = nil, store: EventStore
     ) async throws -> JSONValue? {
-        let events = try await store.readStored(streamID: id, through: position).map(\.event)
+        // A data subject's stream shares its id with the case that first recorded the person: keep the case's.
+        let caseTypes = [Complaint.streamType, Appeal.streamType, Referral.streamType]
+        let events = try await store.readStored(streamID: id, through: position).map(\.event).filter {
+            caseTypes.contains($0.stream.type)
+        }
         guard let first = events.first else { return nil }
         let catalog = ReferenceCatalog.replay(
             try await store.allEvents(ofStreamType: ReferenceEvent.streamType, through: position).compactMap {

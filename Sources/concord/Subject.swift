@@ -28,10 +28,11 @@ struct Subject: AsyncParsableCommand {
             abstract: "Set a legal hold: erasure is refused until released.")
         @Argument(help: "The subject.") var id: String
         @Option(help: "Why the data must be kept (case number, court order).") var reason: String
+        @Option(help: "Who asks (recorded as the actor).") var by: String = "cli"
 
         func run() async throws {
             let reason = self.reason
-            try await Subject.run(self.id, actor: "cli") { .setLegalHold(reason: reason, at: $0) }
+            try await Subject.run(self.id, actor: self.by) { .setLegalHold(reason: reason, at: $0) }
         }
     }
 
@@ -39,10 +40,11 @@ struct Subject: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Release a legal hold.")
         @Argument(help: "The subject.") var id: String
         @Option(help: "Why the hold ends.") var reason: String
+        @Option(help: "Who asks (recorded as the actor).") var by: String = "cli"
 
         func run() async throws {
             let reason = self.reason
-            try await Subject.run(self.id, actor: "cli") { .releaseLegalHold(reason: reason, at: $0) }
+            try await Subject.run(self.id, actor: self.by) { .releaseLegalHold(reason: reason, at: $0) }
         }
     }
 

@@ -50,6 +50,9 @@ import Testing
         ])
         #expect(status == 0 && output.contains("erased, data key destroyed"), "\(output)")
         #expect(output.contains("PersonalDataErased  by dpo"), "\(output)")
+        // The subject's stream shares the case's id; replaying the case as of now still reads the case alone.
+        (status, output) = try await concord(["audit", "as-of", "--position", "100", "case", "C-SUBJ-001"])
+        #expect(status == 0 && output.contains("\"lodged\""), "\(output)")
         (status, output) = try await concord(["subject", "show", "C-NOPE-000"])
         #expect(status != 0 && output.contains("no personal data was recorded for subject C-NOPE-000"), "\(output)")
     }

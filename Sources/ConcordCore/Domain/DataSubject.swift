@@ -1,4 +1,4 @@
-/// The data subject stream (`subject-<id>`): what was done about a person's personal data. A legal hold (an
+/// The data subject stream (type `subject`, id the subject's): what was done about a person's personal data. A legal hold (an
 /// investigation or a court case needs the data kept) blocks erasure until it is released; erasure is final.
 /// The subject's id is the id of the case that first recorded their details (see `PersonDetails.subject`).
 ///
