@@ -79,26 +79,53 @@ public struct ChainVerifier: Sendable {
 
     public var streamCount: Int { self.streamVersions.count }
 
-    /// Checks the next event; returns it decoded.
+    /// The work on one event that does not depend on the events before it: decoding its canonical bytes and
+    /// hashing them after `previousHash`, the stored hash of the event before it (links are compared in order by
+    /// `check`). Pure and independent per event, so a page can be prepared on several cores.
+    public struct Prepared: Sendable {
+        public var event: Result<RecordedEvent, EventDecodingError>
+        /// The hash of the previous event this was computed with, and whether the stored hash follows from it.
+        var previousHash: [UInt8]
+        var hashFollows: Bool
+        var copiesAgree: Bool
+    }
+
+    public static func prepare(_ stored: StoredEvent, previousHash: [UInt8]) -> Prepared {
+        let event = Result { () throws(EventDecodingError) in
+            try EventChain.decode(canonical: stored.canonical, hash: stored.hash)
+        }
+        let follows = EventChain.hash(previous: previousHash, canonical: stored.canonical) == stored.hash
+        let copiesAgree = (try? event.get()).map { stored.copies?.match($0) ?? true } ?? true
+        return Prepared(
+            event: event, previousHash: previousHash, hashFollows: follows,
+            copiesAgree: copiesAgree && (stored.copiesAgree ?? true))
+    }
+
+    /// Checks the next event; returns it decoded. `prepared`, when given, is this event's `prepare` result.
     @discardableResult
-    public mutating func check(_ stored: StoredEvent) throws(Problem) -> RecordedEvent {
+    public mutating func check(_ stored: StoredEvent, prepared: Prepared? = nil) throws(Problem) -> RecordedEvent {
         func fail(_ reason: String) -> Problem { Problem(position: self.nextPosition, reason: reason) }
         guard stored.position == self.nextPosition else {
             throw stored.position > self.nextPosition
                 ? fail("missing: the next stored position is \(stored.position)")
                 : fail("position \(stored.position) repeated or out of order")
         }
+        // A preparation made with another previous hash than the one this verifier holds does not count.
+        let work =
+            prepared.flatMap { $0.previousHash == self.previousHash ? $0 : nil }
+            ?? Self.prepare(stored, previousHash: self.previousHash)
         let event: RecordedEvent
-        do { event = try EventChain.decode(canonical: stored.canonical, hash: stored.hash) } catch {
-            throw fail(error.description)
+        switch work.event {
+        case .success(let decoded): event = decoded
+        case .failure(let error): throw fail(error.description)
         }
-        guard EventChain.hash(previous: self.previousHash, canonical: stored.canonical) == stored.hash else {
+        guard work.hashFollows else {
             throw fail("hash does not match the previous hash and the canonical bytes")
         }
         guard event.position == stored.position, event.stream == stored.stream,
             event.streamVersion == stored.streamVersion, event.type == stored.eventType
         else { throw fail("columns disagree with the canonical bytes") }
-        guard stored.copies?.match(event) ?? true, stored.copiesAgree ?? true else {
+        guard work.copiesAgree else {
             throw fail("payload, metadata or recorded_at copy disagrees with the canonical bytes")
         }
         let last = self.streamVersions[event.stream]

@@ -28,7 +28,7 @@ public enum EventChain {
             out.append(contentsOf: [UInt8(ascii: "\""), UInt8(ascii: ":")])
         }
         field("event_id", first: true)
-        CanonicalJSON.writeString(event.id.uuidString.lowercased(), into: &out)
+        CanonicalJSON.writeString(event.id.lowercaseText, into: &out)
         field("event_type")
         CanonicalJSON.writeString(event.type, into: &out)
         field("metadata")
@@ -54,7 +54,7 @@ public enum EventChain {
     /// The same record through the generic encoder: the definition `canonicalParts` must agree with (tests check).
     public static func canonicalRecordValue(of event: RecordedEvent) -> JSONValue {
         .object([
-            "event_id": .string(event.id.uuidString.lowercased()),
+            "event_id": .string(event.id.lowercaseText),
             "event_type": .string(event.type),
             "metadata": event.metadata.jsonValue,
             "payload": event.payload,
@@ -96,7 +96,7 @@ public enum EventChain {
         guard members.count == 10 else {
             throw EventDecodingError(reason: "expected 10 members, found \(members.count)")
         }
-        guard let id = UUID(uuidString: try string("event_id")) else {
+        guard let id = UUID(lowercaseText: try string("event_id")) else {
             throw EventDecodingError(reason: "bad event_id")
         }
         guard let recordedAt = Timestamp(rfc3339: try string("recorded_at")) else {
@@ -137,5 +137,56 @@ extension [UInt8] {
             out.append(digits[Int(byte & 0x0F)])
         }
         return String(decoding: out, as: UTF8.self)
+    }
+}
+
+extension UUID {
+    /// The lowercase text form (`8-4-4-4-12` hex digits), without Foundation's formatter (a hot path of
+    /// verification and of every append).
+    public var lowercaseText: String {
+        let digits = Array("0123456789abcdef".utf8)
+        var out = [UInt8]()
+        out.reserveCapacity(36)
+        withUnsafeBytes(of: self.uuid) { bytes in
+            for (index, byte) in bytes.enumerated() {
+                if index == 4 || index == 6 || index == 8 || index == 10 { out.append(UInt8(ascii: "-")) }
+                out.append(digits[Int(byte >> 4)])
+                out.append(digits[Int(byte & 0x0F)])
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Parses exactly the lowercase text form; nil for anything else (upper case included: not canonical).
+    public init?(lowercaseText text: String) {
+        var bytes = [UInt8]()
+        bytes.reserveCapacity(16)
+        var high: UInt8? = nil
+        var count = 0
+        for (index, character) in text.utf8.enumerated() {
+            count += 1
+            if index == 8 || index == 13 || index == 18 || index == 23 {
+                guard character == UInt8(ascii: "-") else { return nil }
+                continue
+            }
+            let value: UInt8
+            switch character {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): value = character - UInt8(ascii: "0")
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): value = character - UInt8(ascii: "a") + 10
+            default: return nil
+            }
+            if let first = high {
+                bytes.append(first << 4 | value)
+                high = nil
+            } else {
+                high = value
+            }
+        }
+        guard count == 36, bytes.count == 16 else { return nil }
+        self.init(
+            uuid: (
+                bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7], bytes[8], bytes[9],
+                bytes[10], bytes[11], bytes[12], bytes[13], bytes[14], bytes[15]
+            ))
     }
 }

@@ -65,6 +65,21 @@ enum TestVector {
         #expect(decoded == expected)
     }
 
+    @Test func eventIDsHaveOneTextForm() {
+        for _ in 0..<200 {
+            let id = UUID()
+            #expect(id.lowercaseText == id.uuidString.lowercased())
+            #expect(UUID(lowercaseText: id.lowercaseText) == id)
+            #expect(UUID(lowercaseText: id.uuidString.uppercased()) == nil || id.uuidString.allSatisfy { !$0.isLetter })
+        }
+        for bad in [
+            "", "0", "00000000-0000-0000-0000-00000000000", "00000000-0000-0000-0000-0000000000000",
+            "00000000_0000-0000-0000-000000000000", "0000000g-0000-0000-0000-000000000000",
+        ] {
+            #expect(UUID(lowercaseText: bad) == nil, "\(bad)")
+        }
+    }
+
     @Test func decodeRefusesNonCanonicalBytes() {
         let spaced = Array(
             TestVector.firstCanonical.replacingOccurrences(of: #""position":1"#, with: #""position": 1"#).utf8)

@@ -84,29 +84,69 @@ public struct StreamAudit: Sendable {
 
     public init() {}
 
-    /// Why `event` is not what its stream allows, or nil.
-    public mutating func problem(with event: RecordedEvent) -> String? {
+    /// A payload decoded as its stream's event type, ahead of `problem(with:decoded:)`: decoding does not depend on
+    /// the events before it, so `audit verify` decodes a page on several cores and folds it in order.
+    public enum Decoded: Sendable {
+        case complaint(Result<Complaint.Event, Failure>)
+        case appeal(Result<Appeal.Event, Failure>)
+        case referral(Result<Referral.Event, Failure>)
+        case subject(Result<DataSubject.Event, Failure>)
+        /// Reference data and checkpoints, which are checked whole by `problem(with:)`.
+        case other
+    }
+
+    public struct Failure: Error, Sendable {
+        var reason: String
+    }
+
+    public static func decode(_ event: RecordedEvent) -> Decoded {
         switch event.stream.type {
-        case Complaint.streamType:
+        case Complaint.streamType: .complaint(Self.attempt(Complaint.self, event))
+        case Appeal.streamType: .appeal(Self.attempt(Appeal.self, event))
+        case Referral.streamType: .referral(Self.attempt(Referral.self, event))
+        case DataSubject.streamType: .subject(Self.attempt(DataSubject.self, event))
+        default: .other
+        }
+    }
+
+    private static func attempt<M: StateMachine>(_: M.Type, _ event: RecordedEvent) -> Result<M.Event, Failure> {
+        do {
+            return .success(try M.Event.decode(event))
+        } catch {
+            return .failure(Failure(reason: "payload does not decode: \(error)"))
+        }
+    }
+
+    /// Why `event` is not what its stream allows, or nil. `decoded`, when given, is `decode(event)`.
+    public mutating func problem(with event: RecordedEvent, decoded: Decoded? = nil) -> String? {
+        switch decoded ?? Self.decode(event) {
+        case .complaint(let result):
             guard case .complaint(let state) = self.states[event.stream] ?? .complaint(nil) else { return nil }
-            let (problem, next) = Self.step(Complaint.self, event, state)
+            let (problem, next) = Self.step(Complaint.self, result, state)
             self.states[event.stream] = .complaint(next)
             return problem
-        case Appeal.streamType:
+        case .appeal(let result):
             guard case .appeal(let state) = self.states[event.stream] ?? .appeal(nil) else { return nil }
-            let (problem, next) = Self.step(Appeal.self, event, state)
+            let (problem, next) = Self.step(Appeal.self, result, state)
             self.states[event.stream] = .appeal(next)
             return problem
-        case Referral.streamType:
+        case .referral(let result):
             guard case .referral(let state) = self.states[event.stream] ?? .referral(nil) else { return nil }
-            let (problem, next) = Self.step(Referral.self, event, state)
+            let (problem, next) = Self.step(Referral.self, result, state)
             self.states[event.stream] = .referral(next)
             return problem
-        case DataSubject.streamType:
+        case .subject(let result):
             guard case .subject(let state) = self.states[event.stream] ?? .subject(nil) else { return nil }
-            let (problem, next) = Self.step(DataSubject.self, event, state)
+            let (problem, next) = Self.step(DataSubject.self, result, state)
             self.states[event.stream] = .subject(next)
             return problem
+        case .other:
+            return Self.otherProblem(event)
+        }
+    }
+
+    private static func otherProblem(_ event: RecordedEvent) -> String? {
+        switch event.stream.type {
         case ReferenceEvent.streamType:
             do {
                 _ = try ReferenceEvent.decode(event)
@@ -126,15 +166,13 @@ public struct StreamAudit: Sendable {
 
     /// The problem with `event` after `state`, and the state to keep (unchanged when there is a problem).
     private static func step<M: CommandProduced>(
-        _ machine: M.Type, _ event: RecordedEvent, _ state: M.State?
+        _ machine: M.Type, _ decoded: Result<M.Event, Failure>, _ state: M.State?
     ) -> (String?, M.State?) {
-        let decoded: M.Event
-        do {
-            decoded = try M.Event.decode(event)
-        } catch {
-            return ("payload does not decode: \(error)", state)
+        switch decoded {
+        case .failure(let failure): return (failure.reason, state)
+        case .success(let event):
+            if let problem = M.illegality(of: event, after: state) { return (problem, state) }
+            return (nil, M.evolve(state, event))
         }
-        if let problem = M.illegality(of: decoded, after: state) { return (problem, state) }
-        return (nil, M.evolve(state, decoded))
     }
 }
