@@ -21,14 +21,15 @@ struct Serve: AsyncParsableCommand {
 
     func run() async throws {
         let logger = makeLogger("concord")
+        // Settings first: a start without its keys stops before touching the database.
+        let master = try failingNow {
+            try PersonalDataVault.masterKey(environment: ProcessInfo.processInfo.environment)
+        }
+        let checkpoints = try Self.checkpointSchedule()
         let bootstrap = try await failing { try await DatabaseBootstrap.prepare(logger: logger) }
         defer { bootstrap.stopClusterIfStarted() }
         let migrator = Migrator(migrations: try Migration.bundled(), logger: logger)
         try await failing { _ = try await bootstrap.migrate(logger: logger) }
-        let checkpoints = try Self.checkpointSchedule()
-        let master = try failingNow {
-            try PersonalDataVault.masterKey(environment: ProcessInfo.processInfo.environment)
-        }
         let client = PostgresClient(configuration: bootstrap.settings.service, backgroundLogger: logger)
         let store = EventStore(client: client, logger: logger)
         let vault = PersonalDataVault(client: client, master: master, logger: logger)
