@@ -41,21 +41,66 @@ public struct PersonalDataVault: Sendable {
     /// to start rather than seal new data under a key nobody else has. Also finishes erasures that stopped halfway.
     /// `client` is any running client of the database (the vault's own may not run yet).
     public func checkMasterKey(using client: PostgresClient) async throws {
-        let (master, logger) = (self.master, self.logger)
-        let sealed = try [UInt8](AES.GCM.seal(Self.probeText, using: master).combined ?? Data())
         let rows = try await client.query(
             """
             WITH written AS (
-                INSERT INTO master_key_probe (id, probe) VALUES (1, \(ByteBuffer(bytes: sealed)))
+                INSERT INTO master_key_probe (id, probe) VALUES (1, \(ByteBuffer(bytes: try Self.probe(self.master))))
                 ON CONFLICT (id) DO NOTHING RETURNING probe)
             SELECT probe FROM written UNION ALL SELECT probe FROM master_key_probe WHERE id = 1 LIMIT 1
-            """, logger: logger)
+            """, logger: self.logger)
         var probe: [UInt8]?
         for try await buffer in rows.decode(ByteBuffer.self) { probe = Array(buffer: buffer) }
-        guard let probe, let box = try? AES.GCM.SealedBox(combined: probe),
-            (try? AES.GCM.open(box, using: master)).map([UInt8].init) == Self.probeText
-        else { throw VaultError.wrongMasterKey }
-        try await DataSubjects.finishErasures(client: client, logger: logger)
+        guard let probe, Self.opens(probe, with: self.master) else { throw VaultError.wrongMasterKey }
+        try await DataSubjects.finishErasures(client: client, logger: self.logger)
+    }
+
+    /// Re-wraps every live data key, and the probe, under `newMaster`, in one transaction; returns how many keys.
+    /// Needs the owner's connection (the service role may not change the probe). Processes still running with the
+    /// old key must be restarted with the new one.
+    public func rotateMasterKey(to newMaster: SymmetricKey, using client: PostgresClient) async throws -> Int {
+        let newBytes = newMaster.withUnsafeBytes { [UInt8]($0) }
+        return try await client.withConnection { connection in
+            try await connection.withCheckedTransaction(logger: self.logger) { connection in
+                let newMaster = SymmetricKey(data: newBytes)
+                let probes = try await connection.query(
+                    "SELECT probe FROM master_key_probe WHERE id = 1 FOR UPDATE", logger: self.logger)
+                for try await probe in probes.decode(ByteBuffer.self)
+                where !Self.opens(Array(buffer: probe), with: self.master) {
+                    throw VaultError.wrongMasterKey
+                }
+                let rows = try await connection.query(
+                    "SELECT subject, wrapped_key FROM subject_keys WHERE wrapped_key IS NOT NULL FOR UPDATE",
+                    logger: self.logger)
+                var subjects: [String] = []
+                var wrapped: [ByteBuffer] = []
+                for try await (subject, old) in rows.decode((String, ByteBuffer).self) {
+                    let key = try self.unwrap(Array(buffer: old), subject: subject)
+                    subjects.append(subject)
+                    wrapped.append(ByteBuffer(bytes: try PersonalData.wrap(key, subject: subject, master: newMaster)))
+                }
+                try await connection.execute(
+                    """
+                    UPDATE subject_keys k SET wrapped_key = u.wrapped
+                    FROM unnest(\(subjects)::text[], \(wrapped)::bytea[]) AS u(subject, wrapped)
+                    WHERE k.subject = u.subject
+                    """, logger: self.logger)
+                try await connection.execute(
+                    """
+                    INSERT INTO master_key_probe (id, probe) VALUES (1, \(ByteBuffer(bytes: try Self.probe(newMaster))))
+                    ON CONFLICT (id) DO UPDATE SET probe = excluded.probe, created_at = now()
+                    """, logger: self.logger)
+                return subjects.count
+            }
+        }
+    }
+
+    private static func probe(_ master: SymmetricKey) throws -> [UInt8] {
+        [UInt8](try AES.GCM.seal(Self.probeText, using: master).combined ?? Data())
+    }
+
+    private static func opens(_ probe: [UInt8], with master: SymmetricKey) -> Bool {
+        guard let box = try? AES.GCM.SealedBox(combined: probe) else { return false }
+        return (try? AES.GCM.open(box, using: master)).map([UInt8].init) == Self.probeText
     }
 
     /// `events`, about to be appended to `stream`, with every clear personal object sealed under its subject's

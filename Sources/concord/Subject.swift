@@ -1,12 +1,13 @@
 import ArgumentParser
 import ConcordCore
 import ConcordStore
+import Crypto
 import Foundation
 
 struct Subject: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Data subjects: show, set or release a legal hold, erase personal data; make a master key.",
-        subcommands: [Show.self, Hold.self, Release.self, Erase.self, Keygen.self])
+        subcommands: [Show.self, Hold.self, Release.self, Erase.self, Keygen.self, RotateMasterKey.self])
 
     struct Show: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Show a subject's status and history.")
@@ -79,6 +80,31 @@ struct Subject: AsyncParsableCommand {
                 attributes: [.posixPermissions: 0o600])
             guard created else { throw ValidationFailure(message: "cannot write \(self.file)") }
             Swift.print("wrote a master key to \(self.file); set CONCORD_MASTER_KEY_FILE=\(self.file)")
+        }
+    }
+
+    struct RotateMasterKey: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Re-wrap every data key under a new master key (the current one from CONCORD_MASTER_KEY_FILE "
+                + "or CONCORD_MASTER_KEY), in one transaction. Stop the service first; restart it with the new key.")
+        @Option(help: "The new master key's file (`concord subject keygen`).") var newKeyFile: String
+
+        func run() async throws {
+            let environment = ProcessInfo.processInfo.environment
+            let current = try failingNow { try PersonalDataVault.masterKey(environment: environment) }
+            let new = try failingNow {
+                try PersonalDataVault.masterKey(environment: ["CONCORD_MASTER_KEY_FILE": self.newKeyFile])
+            }
+            let currentBytes = current.withUnsafeBytes { [UInt8]($0) }
+            let newBytes = new.withUnsafeBytes { [UInt8]($0) }
+            guard currentBytes != newBytes else {
+                throw ValidationFailure(message: "the new master key is the current one")
+            }
+            let count = try await withDatabase(owner: true, migrating: true) { _, client, logger in
+                let vault = PersonalDataVault(client: client, master: SymmetricKey(data: currentBytes), logger: logger)
+                return try await vault.rotateMasterKey(to: SymmetricKey(data: newBytes), using: client)
+            }
+            Swift.print("re-wrapped \(count) data keys under the new master key; start the service with it now")
         }
     }
 

@@ -14,8 +14,10 @@ import Testing
             let vault = PersonalDataVault(client: client, master: TestDatabases.masterKey, logger: TestDatabases.logger)
             try await vault.checkMasterKey(using: client)
             try await withStore(settings: settings) { store in
-                try await Cases(store: store, vault: vault).complaint(
-                    "C-SUBJ-001", [.lodge(Cases.lodgement(programme: "CCT", at: Day.at(0)))])
+                for id in ["C-SUBJ-001", "C-SUBJ-002"] {
+                    try await Cases(store: store, vault: vault).complaint(
+                        id, [.lodge(Cases.lodgement(programme: "CCT", at: Day.at(0)))])
+                }
             }
         }
         var environment = ProcessInfo.processInfo.environment
@@ -55,5 +57,29 @@ import Testing
         #expect(status == 0 && output.contains("\"lodged\""), "\(output)")
         (status, output) = try await concord(["subject", "show", "C-NOPE-000"])
         #expect(status != 0 && output.contains("no personal data was recorded for subject C-NOPE-000"), "\(output)")
+
+        // Rotating the master key re-wraps the live keys (C-SUBJ-001's is destroyed); the old key then no longer
+        // starts the service, the new one opens the details.
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("concord-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let newKey = directory.appendingPathComponent("master.key").path
+        (status, output) = try await concord(["subject", "keygen", newKey])
+        #expect(status == 0, "\(output)")
+        let current = ["CONCORD_MASTER_KEY": TestDatabases.masterKeyText]
+        (status, output) = try await concord(["subject", "rotate-master-key", "--new-key-file", newKey], current)
+        #expect(status == 0 && output.contains("re-wrapped 1 data keys"), "\(output)")
+        (status, output) = try await concord(["subject", "rotate-master-key", "--new-key-file", newKey], current)
+        #expect(status != 0 && output.contains("master key does not match"), "\(output)")
+        (status, output) = try await concord(["serve"], current)
+        #expect(status != 0 && output.contains("master key does not match"), "\(output)")
+        let rotatedText = try String(contentsOfFile: newKey, encoding: .utf8)
+        try await withStore(settings: settings) { store in
+            let rotated = try #require(PersonalData.masterKey(text: rotatedText))
+            let vault = PersonalDataVault(client: store.client, master: rotated, logger: TestDatabases.logger)
+            try await vault.checkMasterKey(using: store.client)
+            let loaded = try await CaseRepository<Complaint>(store: store, vault: vault).load("C-SUBJ-002")
+            #expect(loaded.events.first?.payload["complainant"]?["name"] == "Fixture Person")
+        }
     }
 }
