@@ -64,6 +64,7 @@ private struct Reader {
     mutating func parseObject(depth: Int) throws(JSONParseError) -> JSONValue {
         self.index += 1
         var members: [String: JSONValue] = [:]
+        members.reserveCapacity(12)  // an event record has 10 members: no regrowth while filling it
         self.skipWhitespace()
         if self.index < self.bytes.count, self.bytes[self.index] == UInt8(ascii: "}") {
             self.index += 1
