@@ -63,30 +63,39 @@ extension EventStore {
         return self.report(verifier, problem: nil)
     }
 
+    /// One event's order-independent work (see `prepare`).
+    private struct PreparedEvent: Sendable {
+        var chain: ChainVerifier.Prepared
+        var payload: StreamAudit.Decoded?
+    }
+
     /// Decodes and hashes a page on every core: each event's work needs only the stored hash of the one before it.
     /// The links, positions, versions and stream sequences are then checked in order, on the results.
     private static func prepare(
         _ rows: [ChainVerifier.StoredEvent], after previousHash: [UInt8], decodingPayloads: Bool
-    ) async -> [(chain: ChainVerifier.Prepared, payload: StreamAudit.Decoded?)] {
+    ) async -> [PreparedEvent] {
         let parts = max(1, min(ProcessInfo.processInfo.activeProcessorCount, 8))
         let size = max(1, (rows.count + parts - 1) / parts)
-        return await withTaskGroup(of: (Int, [(ChainVerifier.Prepared, StreamAudit.Decoded?)]).self) { group in
+        return await withTaskGroup(of: (Int, [PreparedEvent]).self) { group in
             for start in stride(from: 0, to: rows.count, by: size) {
                 group.addTask {
-                    var done: [(ChainVerifier.Prepared, StreamAudit.Decoded?)] = []
+                    var done: [PreparedEvent] = []
                     done.reserveCapacity(size)
                     for index in start..<min(start + size, rows.count) {
                         let chain = ChainVerifier.prepare(
                             rows[index], previousHash: index == 0 ? previousHash : rows[index - 1].hash)
                         let payload = decodingPayloads ? (try? chain.event.get()).map(StreamAudit.decode) : nil
-                        done.append((chain, payload))
+                        done.append(PreparedEvent(chain: chain, payload: payload))
                     }
                     return (start, done)
                 }
             }
-            var parts: [(Int, [(ChainVerifier.Prepared, StreamAudit.Decoded?)])] = []
+            var parts: [(start: Int, events: [PreparedEvent])] = []
             for await part in group { parts.append(part) }
-            return parts.sorted { $0.0 < $1.0 }.flatMap(\.1).map { (chain: $0.0, payload: $0.1) }
+            var all: [PreparedEvent] = []
+            all.reserveCapacity(rows.count)
+            for part in parts.sorted(by: { $0.start < $1.start }) { all.append(contentsOf: part.events) }
+            return all
         }
     }
 
