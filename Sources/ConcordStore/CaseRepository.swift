@@ -45,13 +45,17 @@ public struct CaseRepository<Machine: StateMachine>: Sendable {
 
     /// The stream's events up to `version` (all when nil), decoded and folded.
     public func load(_ id: String, upTo version: Int64? = nil) async throws -> Loaded {
+        try await self.load(id, upTo: version, known: PersonalDataVault.DataKeys())
+    }
+
+    private func load(_ id: String, upTo version: Int64?, known: PersonalDataVault.DataKeys) async throws -> Loaded {
         var events: [RecordedEvent] = []
         while true {
             let page = try await self.store.readStream(self.stream(id), from: Int64(events.count) + 1, limit: 1_000)
             events += page.prefix { version == nil || $0.streamVersion <= version ?? 0 }
             if page.count < 1_000 || (version.map { Int64(events.count) >= $0 } ?? false) { break }
         }
-        if let vault = self.vault { events = try await vault.unseal(events) }
+        if let vault = self.vault { events = try await vault.unseal(events, known: known) }
         var domainEvents: [Machine.Event] = []
         for event in events {
             do {
@@ -89,7 +93,8 @@ public struct CaseRepository<Machine: StateMachine>: Sendable {
             if let ifMatch, ifMatch != loaded.version { throw Refusal.versionMismatch(current: loaded.version) }
             let decided = try Machine.decide(command(loaded.state), state: loaded.state).get()
             var events = decided.map { $0.eventData(metadata: metadata) }
-            if let vault = self.vault { events = try await vault.seal(events, stream: self.stream(id)) }
+            var keys = PersonalDataVault.DataKeys()
+            if let vault = self.vault { (events, keys) = try await vault.seal(events, stream: self.stream(id)) }
             do {
                 let result = try await self.store.append(
                     to: self.stream(id), expectedVersion: loaded.version == 0 ? .noStream : .exact(loaded.version),
@@ -98,7 +103,8 @@ public struct CaseRepository<Machine: StateMachine>: Sendable {
                 if result.replayed {
                     return Outcome(loaded: try await self.load(id, upTo: result.lastVersion), replayed: true)
                 }
-                return Outcome(loaded: try await self.load(id, upTo: result.lastVersion), replayed: false)
+                return Outcome(
+                    loaded: try await self.load(id, upTo: result.lastVersion, known: keys), replayed: false)
             } catch let error as EventStoreError where error.code == .wrongExpectedVersion {
                 if ifMatch != nil { throw Refusal.versionMismatch(current: error.currentVersion ?? 0) }
                 continue  // someone else changed the stream: decide again on what it holds now

@@ -105,29 +105,40 @@ public struct PersonalDataVault: Sendable {
 
     /// `events`, about to be appended to `stream`, with every clear personal object sealed under its subject's
     /// key: the subject the object names (a follow-up of an earlier case), otherwise the new stream's id.
-    public func seal(_ events: [EventData], stream: StreamName) async throws -> [EventData] {
+    public func seal(_ events: [EventData], stream: StreamName) async throws -> (events: [EventData], keys: DataKeys) {
         var sealed = events
+        var keys = DataKeys()
         for index in sealed.indices {
             guard let member = PersonalData.members[sealed[index].type],
                 case .object(var payload) = sealed[index].payload, let object = payload[member],
                 PersonalData.form(of: object) == .clear
             else { continue }
             let subject = object["subject"]?.stringValue ?? stream.id
-            payload[member] = try PersonalData.seal(object, subject: subject, key: try await self.key(for: subject))
+            let key = try await self.key(for: subject)
+            keys.bytes[subject] = key.withUnsafeBytes { [UInt8]($0) }
+            payload[member] = try PersonalData.seal(object, subject: subject, key: key)
             sealed[index].payload = .object(payload)
         }
-        return sealed
+        return (sealed, keys)
+    }
+
+    /// Data keys a request already holds (those it just sealed with), so that answering it needs no second lookup.
+    public struct DataKeys: Sendable {
+        var bytes: [String: [UInt8]] = [:]
+        public init() {}
     }
 
     /// `events` with every sealed personal object opened, or shown as erased when its subject's key is destroyed.
-    public func unseal(_ events: [RecordedEvent]) async throws -> [RecordedEvent] {
+    public func unseal(_ events: [RecordedEvent], known: DataKeys = DataKeys()) async throws -> [RecordedEvent] {
         var opened = events
         for index in opened.indices {
             guard let member = PersonalData.members[opened[index].type],
                 case .object(var payload) = opened[index].payload, let object = payload[member],
                 case .sealed(let subject, let bytes) = PersonalData.form(of: object)
             else { continue }
-            if let key = try await self.existingKey(for: subject) {
+            var key = known.bytes[subject].map { SymmetricKey(data: $0) }
+            if key == nil { key = try await self.existingKey(for: subject) }
+            if let key {
                 payload[member] = try PersonalData.open(bytes, subject: subject, key: key)
             } else {
                 payload[member] = PersonalData.erased(subject: subject)
@@ -137,24 +148,15 @@ public struct PersonalDataVault: Sendable {
         return opened
     }
 
-    /// The subject's data key, made (and stored wrapped) when the subject has none yet.
+    /// The subject's data key, made (and stored wrapped) when the subject has none yet (`concord_data_key`).
     private func key(for subject: String) async throws -> SymmetricKey {
         let fresh = SymmetricKey(size: .bits256)
         let wrapped = try PersonalData.wrap(fresh, subject: subject, master: self.master)
-        for _ in 0..<3 {
-            let rows = try await self.client.query(
-                """
-                WITH made AS (
-                    INSERT INTO subject_keys (subject, wrapped_key) VALUES (\(subject), \(ByteBuffer(bytes: wrapped)))
-                    ON CONFLICT (subject) DO NOTHING RETURNING wrapped_key)
-                SELECT wrapped_key FROM made UNION ALL SELECT wrapped_key FROM subject_keys WHERE subject = \(subject)
-                LIMIT 1
-                """, logger: self.logger)
-            for try await stored in rows.decode(ByteBuffer?.self) {
-                guard let stored else { throw VaultError.subjectErased(subject) }
-                return try self.unwrap(Array(buffer: stored), subject: subject)
-            }
-            // Another process made the key in a transaction our snapshot did not see: read it again.
+        let rows = try await self.client.query(
+            "SELECT concord_data_key(\(subject), \(ByteBuffer(bytes: wrapped)))", logger: self.logger)
+        for try await stored in rows.decode(ByteBuffer?.self) {
+            guard let stored else { break }
+            return try self.unwrap(Array(buffer: stored), subject: subject)
         }
         throw VaultError.subjectErased(subject)
     }
