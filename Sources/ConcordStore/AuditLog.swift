@@ -104,8 +104,9 @@ public enum AuditExport: String, Sendable, CaseIterable {
     case ndjson
     case cloudevents
 
-    /// One line, newline included.
-    public func line(_ stored: StoredEvent) -> [UInt8] {
+    /// One line, newline included. `personal`: the event's personal object opened (or shown erased), for an
+    /// export made with the master key; it travels beside the stored payload, which stays as hashed.
+    public func line(_ stored: StoredEvent, personal: JSONValue? = nil) -> [UInt8] {
         let event = stored.event
         let canonical = JSONValue.string(Data(stored.canonical).base64EncodedString())
         let value: JSONValue
@@ -132,6 +133,10 @@ public enum AuditExport: String, Sendable, CaseIterable {
                 "concordhash": .string(stored.hash.hexString),
             ])
         }
-        return CanonicalJSON.encode(value) + [UInt8(ascii: "\n")]
+        guard let personal, case .object(var members) = value else {
+            return CanonicalJSON.encode(value) + [UInt8(ascii: "\n")]
+        }
+        members[self == .ndjson ? "personal" : "concordpersonal"] = personal
+        return CanonicalJSON.encode(.object(members)) + [UInt8(ascii: "\n")]
     }
 }

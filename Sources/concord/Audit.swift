@@ -173,6 +173,11 @@ struct Audit: AsyncParsableCommand {
         @Option(help: "Last position (default: the head).") var to: Int64?
         @Option(help: "ndjson (the log's own fields) or cloudevents (CloudEvents 1.0 JSON).") var format: String =
             "ndjson"
+        @Flag(
+            help:
+                "Add each sealed personal object opened (or shown erased) beside the stored payload; needs the master key (CONCORD_MASTER_KEY_FILE)."
+        )
+        var unseal = false
 
         func run() async throws {
             guard let format = AuditExport(rawValue: self.format) else {
@@ -182,13 +187,30 @@ struct Audit: AsyncParsableCommand {
                 throw ValidationFailure(message: "--from starts at 1 and --to may not come before it")
             }
             let (from, to) = (self.from, self.to ?? .max)
-            try await withDatabase { store, _, _ in
+            let master =
+                try self.unseal
+                ? failingNow {
+                    try PersonalDataVault.masterKey(environment: ProcessInfo.processInfo.environment).withUnsafeBytes {
+                        [UInt8]($0)
+                    }
+                } : nil
+            try await withDatabase { store, client, logger in
+                let vault = master.map {
+                    PersonalDataVault(client: client, master: SymmetricKey(data: $0), logger: logger)
+                }
+                if let vault { try await failing { try await vault.checkMasterKey(using: client) } }
                 var position = from - 1
                 while position < to {
                     let page = try await store.readStored(after: position, through: to, limit: 2_000)
                     guard let last = page.last else { break }
+                    let opened = try await vault?.unseal(page.map(\.event))
                     var bytes: [UInt8] = []
-                    for event in page { bytes += format.line(event) }
+                    for (index, event) in page.enumerated() {
+                        let personal: JSONValue? = PersonalData.members[event.event.type].flatMap { key in
+                            opened?[index].payload[key].map { .object([key: $0]) }
+                        }
+                        bytes += format.line(event, personal: personal)
+                    }
                     FileHandle.standardOutput.write(Data(bytes))
                     position = last.event.position
                 }

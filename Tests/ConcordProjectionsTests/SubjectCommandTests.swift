@@ -67,6 +67,18 @@ import Testing
         (status, output) = try await concord(["subject", "keygen", newKey])
         #expect(status == 0, "\(output)")
         let current = ["CONCORD_MASTER_KEY": TestDatabases.masterKeyText]
+        // An export carries the sealed form; with the master key, each opened object beside it (erased: erased).
+        (status, output) = try await concord(["audit", "export"])
+        #expect(status == 0 && !output.contains("Fixture Person") && output.contains("\"sealed\""), "\(output)")
+        (status, output) = try await concord(["audit", "export", "--unseal"], current)
+        let lines = output.split(separator: "\n")
+        #expect(status == 0, "\(output)")
+        #expect(lines.contains { $0.contains("\"personal\":{\"complainant\":{\"name\":\"Fixture Person\"") })
+        #expect(
+            lines.contains { $0.contains("\"personal\":{\"complainant\":{\"erased\":true,\"subject\":\"C-SUBJ-001\"}") }
+        )
+        (status, output) = try await concord(["audit", "export", "--unseal"])
+        #expect(status != 0 && output.contains("no master key"), "\(output)")
         (status, output) = try await concord(["subject", "rotate-master-key", "--new-key-file", newKey], current)
         #expect(status == 0 && output.contains("re-wrapped 1 data keys"), "\(output)")
         (status, output) = try await concord(["subject", "rotate-master-key", "--new-key-file", newKey], current)
