@@ -91,7 +91,9 @@ public struct ChainVerifier: Sendable {
     /// `check`). Pure and independent per event, so a page can be prepared on several cores.
     public struct Prepared: Sendable {
         public var event: Result<RecordedEvent, EventDecodingError>
-        /// The hash of the previous event this was computed with, and whether the stored hash follows from it.
+        /// Which stored event this is for, and the hash of the previous event it was computed with.
+        var position: Int64
+        var storedHash: [UInt8]
         var previousHash: [UInt8]
         var hashFollows: Bool
         var copiesAgree: Bool
@@ -104,7 +106,8 @@ public struct ChainVerifier: Sendable {
         let follows = EventChain.hash(previous: previousHash, canonical: stored.canonical) == stored.hash
         let copiesAgree = (try? event.get()).map { stored.copies?.match($0) ?? true } ?? true
         return Prepared(
-            event: event, previousHash: previousHash, hashFollows: follows,
+            event: event, position: stored.position, storedHash: stored.hash, previousHash: previousHash,
+            hashFollows: follows,
             copiesAgree: copiesAgree && (stored.copiesAgree ?? true))
     }
 
@@ -117,9 +120,13 @@ public struct ChainVerifier: Sendable {
                 ? fail("missing: the next stored position is \(stored.position)")
                 : fail("position \(stored.position) repeated or out of order")
         }
-        // A preparation made with another previous hash than the one this verifier holds does not count.
+        // A preparation of another event, or made with another previous hash than this verifier holds, does not
+        // count: the work is done again here.
         let work =
-            prepared.flatMap { $0.previousHash == self.previousHash ? $0 : nil }
+            prepared.flatMap {
+                $0.position == stored.position && $0.storedHash == stored.hash && $0.previousHash == self.previousHash
+                    ? $0 : nil
+            }
             ?? Self.prepare(stored, previousHash: self.previousHash)
         let event: RecordedEvent
         switch work.event {

@@ -88,8 +88,17 @@ struct CaseController<
                 metadata: Self.metadata(principal, key: key), command: { _ in command })
         }
         let metadata = Self.metadata(principal, key: nil)
-        try await self.runFollowUps(of: outcome.loaded, id: id, metadata: metadata)
-        let extra = try await self.afterCommand?(outcome.loaded, id, metadata) ?? [:]
+        let extra: [String: JSONValue]
+        do {
+            try await self.runFollowUps(of: outcome.loaded, id: id, metadata: metadata)
+            extra = try await self.afterCommand?(outcome.loaded, id, metadata) ?? [:]
+        } catch PersonalDataVault.VaultError.subjectErased {
+            // The follow-up (an appeal, a redirected referral) carries the person, whose data was erased between
+            // the load and the seal: the command stands; a retry of the request creates the follow-up.
+            throw Problem(
+                status: .conflict, title: "Personal data erased",
+                detail: "\(name) was recorded, but the person's data was erased meanwhile; send the request again")
+        }
         return try self.render(id: id, outcome.loaded, principal: principal, status: .ok, extra: extra)
     }
 

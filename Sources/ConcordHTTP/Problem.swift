@@ -70,11 +70,6 @@ extension Problem {
             throw Problem(rejection: rejection)
         } catch let refusal as any RepositoryRefusal {
             throw refusal.problem
-        } catch PersonalDataVault.VaultError.subjectErased {
-            // A follow-up raced the erasure of the person it carries: nothing was written.
-            throw Problem(
-                status: .conflict, title: "Personal data erased",
-                detail: "the person's data was erased while this request ran; nothing was written")
         }
     }
 

@@ -132,7 +132,10 @@ public struct LocalCluster: Sendable {
         let text: String
         do {
             let result = try await Subprocess.run(
-                .path(FilePath(path)), arguments: Arguments(arguments), workingDirectory: FilePath("/"),
+                .path(FilePath(path)), arguments: Arguments(arguments),
+                // The server it starts keeps this environment for its life: no secret of ours goes with it.
+                environment: .inherit.updating(["CONCORD_MASTER_KEY": nil, "CONCORD_MASTER_KEY_FILE": nil]),
+                workingDirectory: FilePath("/"),
                 output: .string(limit: 1 << 20), error: .string(limit: 1 << 20))
             status = result.terminationStatus
             text = result.standardOutput + result.standardError

@@ -18,12 +18,15 @@ public struct PersonalDataVault: Sendable {
     public enum VaultError: Error, Equatable, Sendable, CustomStringConvertible {
         case wrongMasterKey
         case subjectErased(String)
+        /// Sealed data whose subject has no key row at all.
+        case missingKey
 
         public var description: String {
             switch self {
             case .wrongMasterKey:
                 "the master key does not match the one this database's personal data is sealed with"
             case .subjectErased(let subject): "the personal data of subject \(subject) was erased"
+            case .missingKey: "sealed personal data refers to a data key the database does not hold"
             }
         }
     }
@@ -41,42 +44,56 @@ public struct PersonalDataVault: Sendable {
     /// to start rather than seal new data under a key nobody else has. Also finishes erasures that stopped halfway.
     /// `client` is any running client of the database (the vault's own may not run yet).
     public func checkMasterKey(using client: PostgresClient) async throws {
-        let rows = try await client.query(
+        try await client.query(
             """
-            WITH written AS (
-                INSERT INTO master_key_probe (id, probe) VALUES (1, \(ByteBuffer(bytes: try Self.probe(self.master))))
-                ON CONFLICT (id) DO NOTHING RETURNING probe)
-            SELECT probe FROM written UNION ALL SELECT probe FROM master_key_probe WHERE id = 1 LIMIT 1
+            INSERT INTO master_key_probe (id, probe, key_id)
+            VALUES (1, \(ByteBuffer(bytes: try Self.probe(self.master))), \(self.keyID))
+            ON CONFLICT (id) DO NOTHING
             """, logger: self.logger)
-        var probe: [UInt8]?
-        for try await buffer in rows.decode(ByteBuffer.self) { probe = Array(buffer: buffer) }
-        guard let probe, Self.opens(probe, with: self.master) else { throw VaultError.wrongMasterKey }
+        // A statement of its own: it sees the row whichever process wrote it first.
+        let rows = try await client.query(
+            "SELECT probe, key_id FROM master_key_probe WHERE id = 1", logger: self.logger)
+        var found: (probe: [UInt8], keyID: String?)?
+        for try await (probe, keyID) in rows.decode((ByteBuffer, String?).self) {
+            found = (Array(buffer: probe), keyID)
+        }
+        guard let found, Self.opens(found.probe, with: self.master) else { throw VaultError.wrongMasterKey }
+        if found.keyID == nil {
+            try await client.query(
+                "UPDATE master_key_probe SET key_id = \(self.keyID) WHERE id = 1 AND key_id IS NULL",
+                logger: self.logger)
+        }
         try await DataSubjects.finishErasures(client: client, logger: self.logger)
     }
 
+    /// Names the master key without revealing it: the first 16 hex digits of its SHA-256.
+    var keyID: String { String(Array(SHA256.hash(data: self.masterBytes)).hexString.prefix(16)) }
+
     /// Re-wraps every live data key, and the probe, under `newMaster`, in one transaction; returns how many keys.
-    /// Needs the owner's connection (the service role may not change the probe). Processes still running with the
-    /// old key must be restarted with the new one.
+    /// Needs the owner's connection (the service role may not change the probe). New data keys are blocked while it
+    /// runs, and a process still running with the old key afterwards cannot make any (`concord_data_key` checks the
+    /// key id): restart every process with the new key.
     public func rotateMasterKey(to newMaster: SymmetricKey, using client: PostgresClient) async throws -> Int {
-        let newBytes = newMaster.withUnsafeBytes { [UInt8]($0) }
+        let newVault = PersonalDataVault(client: client, master: newMaster, logger: self.logger)
         return try await client.withConnection { connection in
             try await connection.withCheckedTransaction(logger: self.logger) { connection in
-                let newMaster = SymmetricKey(data: newBytes)
+                try await connection.execute("LOCK TABLE subject_keys IN EXCLUSIVE MODE", logger: self.logger)
                 let probes = try await connection.query(
                     "SELECT probe FROM master_key_probe WHERE id = 1 FOR UPDATE", logger: self.logger)
-                for try await probe in probes.decode(ByteBuffer.self)
-                where !Self.opens(Array(buffer: probe), with: self.master) {
-                    throw VaultError.wrongMasterKey
+                var opens = false
+                for try await probe in probes.decode(ByteBuffer.self) {
+                    opens = Self.opens(Array(buffer: probe), with: self.master)
                 }
+                guard opens else { throw VaultError.wrongMasterKey }
                 let rows = try await connection.query(
-                    "SELECT subject, wrapped_key FROM subject_keys WHERE wrapped_key IS NOT NULL FOR UPDATE",
-                    logger: self.logger)
+                    "SELECT subject, wrapped_key FROM subject_keys WHERE wrapped_key IS NOT NULL", logger: self.logger)
                 var subjects: [String] = []
                 var wrapped: [ByteBuffer] = []
                 for try await (subject, old) in rows.decode((String, ByteBuffer).self) {
                     let key = try self.unwrap(Array(buffer: old), subject: subject)
                     subjects.append(subject)
-                    wrapped.append(ByteBuffer(bytes: try PersonalData.wrap(key, subject: subject, master: newMaster)))
+                    wrapped.append(
+                        ByteBuffer(bytes: try PersonalData.wrap(key, subject: subject, master: newVault.master)))
                 }
                 try await connection.execute(
                     """
@@ -86,8 +103,10 @@ public struct PersonalDataVault: Sendable {
                     """, logger: self.logger)
                 try await connection.execute(
                     """
-                    INSERT INTO master_key_probe (id, probe) VALUES (1, \(ByteBuffer(bytes: try Self.probe(newMaster))))
-                    ON CONFLICT (id) DO UPDATE SET probe = excluded.probe, created_at = now()
+                    UPDATE master_key_probe
+                    SET probe = \(ByteBuffer(bytes: try Self.probe(newVault.master))), key_id = \(newVault.keyID),
+                        created_at = now()
+                    WHERE id = 1
                     """, logger: self.logger)
                 return subjects.count
             }
@@ -153,7 +172,7 @@ public struct PersonalDataVault: Sendable {
         let fresh = SymmetricKey(size: .bits256)
         let wrapped = try PersonalData.wrap(fresh, subject: subject, master: self.master)
         let rows = try await self.client.query(
-            "SELECT concord_data_key(\(subject), \(ByteBuffer(bytes: wrapped)))", logger: self.logger)
+            "SELECT concord_data_key(\(subject), \(ByteBuffer(bytes: wrapped)), \(self.keyID))", logger: self.logger)
         for try await stored in rows.decode(ByteBuffer?.self) {
             guard let stored else { break }
             return try self.unwrap(Array(buffer: stored), subject: subject)
@@ -161,13 +180,15 @@ public struct PersonalDataVault: Sendable {
         throw VaultError.subjectErased(subject)
     }
 
+    /// The subject's key; nil when it was destroyed. A sealed object whose key row is missing (a restore that lost
+    /// `subject_keys`) is a fault, not an erasure.
     private func existingKey(for subject: String) async throws -> SymmetricKey? {
         let rows = try await self.client.query(
             "SELECT wrapped_key FROM subject_keys WHERE subject = \(subject)", logger: self.logger)
         for try await stored in rows.decode(ByteBuffer?.self) {
             return try stored.map { try self.unwrap(Array(buffer: $0), subject: subject) }
         }
-        return nil
+        throw VaultError.missingKey
     }
 
     private func unwrap(_ wrapped: [UInt8], subject: String) throws -> SymmetricKey {

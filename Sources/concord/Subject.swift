@@ -72,13 +72,18 @@ struct Subject: AsyncParsableCommand {
         @Argument(help: "The file to create; refuses to overwrite one.") var file: String
 
         func run() async throws {
-            guard !FileManager.default.fileExists(atPath: self.file) else {
-                throw ValidationFailure(message: "\(self.file) exists: a master key is never overwritten")
+            // Created with O_EXCL and mode 0600 in one call: never over an existing key, never readable by others.
+            let descriptor = open(self.file, O_WRONLY | O_CREAT | O_EXCL, 0o600)
+            guard descriptor >= 0 else {
+                throw ValidationFailure(
+                    message: errno == EEXIST
+                        ? "\(self.file) exists: a master key is never overwritten" : "cannot create \(self.file)")
             }
-            let created = FileManager.default.createFile(
-                atPath: self.file, contents: Data((PersonalDataVault.newMasterKeyText() + "\n").utf8),
-                attributes: [.posixPermissions: 0o600])
-            guard created else { throw ValidationFailure(message: "cannot write \(self.file)") }
+            let text = Array((PersonalDataVault.newMasterKeyText() + "\n").utf8)
+            let written = text.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
+            guard close(descriptor) == 0, written == text.count else {
+                throw ValidationFailure(message: "cannot write \(self.file)")
+            }
             Swift.print("wrote a master key to \(self.file); set CONCORD_MASTER_KEY_FILE=\(self.file)")
         }
     }

@@ -18,6 +18,11 @@ func withApplication(
     logger: Logger = TestDatabases.logger, _ body: @Sendable (any TestClientProtocol) async throws -> Void
 ) async throws {
     if importReference {
+        // A migrated database: record the tests' master key, as `concord serve` does at start.
+        try await PostgresClient.withRunning(settings.service, logger: logger) { client in
+            try await PersonalDataVault(client: client, master: TestDatabases.masterKey, logger: logger)
+                .checkMasterKey(using: client)
+        }
         let file = try JSONDecoder().decode(ReferenceFile.self, from: Data(contentsOf: demoReference))
         try await withStore(settings: settings) { store in
             let data = ReferenceData()

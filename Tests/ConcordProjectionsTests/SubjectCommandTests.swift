@@ -92,6 +92,15 @@ import Testing
             try await vault.checkMasterKey(using: store.client)
             let loaded = try await CaseRepository<Complaint>(store: store, vault: vault).load("C-SUBJ-002")
             #expect(loaded.events.first?.payload["complainant"]?["name"] == "Fixture Person")
+            // A process still holding the old key may not make data keys nobody could open after its restart.
+            let stale = PersonalDataVault(
+                client: store.client, master: TestDatabases.masterKey, logger: TestDatabases.logger)
+            await #expect(throws: (any Error).self) {
+                try await Cases(store: store, vault: stale).complaint(
+                    "C-SUBJ-003", [.lodge(Cases.lodgement(programme: "CCT", at: Day.at(1)))])
+            }
+            try await Cases(store: store, vault: vault).complaint(
+                "C-SUBJ-003", [.lodge(Cases.lodgement(programme: "CCT", at: Day.at(1)))])
         }
     }
 }
