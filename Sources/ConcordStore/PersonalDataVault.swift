@@ -51,19 +51,29 @@ public struct PersonalDataVault: Sendable {
             ON CONFLICT (id) DO NOTHING
             """, logger: self.logger)
         // A statement of its own: it sees the row whichever process wrote it first.
-        let rows = try await client.query(
-            "SELECT probe, key_id FROM master_key_probe WHERE id = 1", logger: self.logger)
-        var found: (probe: [UInt8], keyID: String?)?
-        for try await (probe, keyID) in rows.decode((ByteBuffer, String?).self) {
-            found = (Array(buffer: probe), keyID)
-        }
-        guard let found, Self.opens(found.probe, with: self.master) else { throw VaultError.wrongMasterKey }
+        guard let found = try await self.storedProbe(using: client), Self.opens(found.probe, with: self.master)
+        else { throw VaultError.wrongMasterKey }
         if found.keyID == nil {
             try await client.query(
                 "UPDATE master_key_probe SET key_id = \(self.keyID) WHERE id = 1 AND key_id IS NULL",
                 logger: self.logger)
         }
         try await DataSubjects.finishErasures(client: client, logger: self.logger)
+    }
+
+    /// The same check for a reader (`audit export --unseal`), writing nothing: refuses a key that does not open
+    /// the probe; a database without one has nothing sealed.
+    public func verifyMasterKey(using client: PostgresClient) async throws {
+        if let found = try await self.storedProbe(using: client), !Self.opens(found.probe, with: self.master) {
+            throw VaultError.wrongMasterKey
+        }
+    }
+
+    private func storedProbe(using client: PostgresClient) async throws -> (probe: [UInt8], keyID: String?)? {
+        let rows = try await client.query(
+            "SELECT probe, key_id FROM master_key_probe WHERE id = 1", logger: self.logger)
+        for try await (probe, keyID) in rows.decode((ByteBuffer, String?).self) { return (Array(buffer: probe), keyID) }
+        return nil
     }
 
     /// Names the master key without revealing it: the first 16 hex digits of its SHA-256.

@@ -198,7 +198,7 @@ struct Audit: AsyncParsableCommand {
                 let vault = master.map {
                     PersonalDataVault(client: client, master: SymmetricKey(data: $0), logger: logger)
                 }
-                if let vault { try await failing { try await vault.checkMasterKey(using: client) } }
+                if let vault { try await failing { try await vault.verifyMasterKey(using: client) } }
                 var position = from - 1
                 while position < to {
                     let page = try await store.readStored(after: position, through: to, limit: 2_000)

@@ -85,6 +85,8 @@ import Testing
         #expect(status != 0 && output.contains("master key does not match"), "\(output)")
         (status, output) = try await concord(["serve"], current)
         #expect(status != 0 && output.contains("master key does not match"), "\(output)")
+        (status, output) = try await concord(["audit", "export", "--unseal"], current)
+        #expect(status != 0 && output.contains("master key does not match"), "\(output)")
         let rotatedText = try String(contentsOfFile: newKey, encoding: .utf8)
         try await withStore(settings: settings) { store in
             let rotated = try #require(PersonalData.masterKey(text: rotatedText))
