@@ -50,7 +50,8 @@ public struct AppContext: Sendable {
 /// reference data follower; on shutdown the server stops first, the store drains its pending appends, and the
 /// client closes last).
 public func buildApplication(
-    _ context: AppContext, host: String = "127.0.0.1", port: Int = 8080, logger: Logger
+    _ context: AppContext, host: String = "127.0.0.1", port: Int = 8080, logger: Logger,
+    onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
 ) -> some ApplicationProtocol {
     let router = Router(context: ConcordRequestContext.self)
     let queries = ProjectionQueries(client: context.client, logger: logger)
@@ -59,20 +60,18 @@ public func buildApplication(
     router.add(middleware: AuthenticationMiddleware(tokens: context.tokens))
     HealthController(context: context, queries: queries).addRoutes(to: router)
     DocumentController().addRoutes(to: router)
-    var complaints = CaseController(
-        repository: CaseRepository<Complaint>(store: context.store, vault: context.vault), reference: context.reference,
-        collection: "complaints", creation: .lodge, trackingKind: .complaint, clock: context.clock)
-    complaints.afterCommand =
-        AppealOpener(appeals: CaseRepository<Appeal>(store: context.store, vault: context.vault)).open
-    complaints.addRoutes(to: router)
+    let reference = context.reference
     CaseController(
-        repository: CaseRepository<Appeal>(store: context.store, vault: context.vault), reference: context.reference,
-        collection: "appeals",
-        creation: .lodge, trackingKind: .appeal, clock: context.clock
+        commands: CaseCommands<Complaint>(store: context.store, vault: context.vault, reference: reference.data),
+        reference: reference, collection: "complaints", clock: context.clock
     ).addRoutes(to: router)
     CaseController(
-        repository: CaseRepository<Referral>(store: context.store, vault: context.vault), reference: context.reference,
-        collection: "referrals", creation: .create, trackingKind: .referral, clock: context.clock
+        commands: CaseCommands<Appeal>(store: context.store, vault: context.vault, reference: reference.data),
+        reference: reference, collection: "appeals", clock: context.clock
+    ).addRoutes(to: router)
+    CaseController(
+        commands: CaseCommands<Referral>(store: context.store, vault: context.vault, reference: reference.data),
+        reference: reference, collection: "referrals", clock: context.clock
     ).addRoutes(to: router)
     ProjectionController(queries: queries, reference: context.reference, clock: context.clock).addRoutes(to: router)
     AuditController(store: context.store).addRoutes(to: router)
@@ -95,6 +94,7 @@ public func buildApplication(
         router: router,
         configuration: .init(address: .hostname(host, port: port), serverName: "concord"),
         services: services,
+        onServerRunning: onServerRunning,
         logger: logger)
 }
 

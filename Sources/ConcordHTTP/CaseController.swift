@@ -3,23 +3,17 @@ import ConcordStore
 import Foundation
 import Hummingbird
 
-/// The routes of one stream kind (complaints, appeals or referrals): create with POST on the collection, each
-/// command a POST on the case, GET a case. The same code serves the three kinds.
-struct CaseController<
-    Machine: HasParties & CommandRequestDecoding & StateViews & NamesReferenceCodes & HasFollowUps & Summarized
->: Sendable {
-    let repository: CaseRepository<Machine>
+/// The routes of one case kind (complaints, appeals or referrals): create with POST on the collection, each
+/// command a POST on the case, GET a case. Only the HTTP translation lives here: the command itself, its checks and
+/// its retries belong to `CaseCommands`.
+struct CaseController<Kind: CaseKind>: Sendable {
+    let commands: CaseCommands<Kind>
     let reference: ReferenceFollower
     /// `complaints`, `appeals`, `referrals`.
     let collection: String
-    let creation: Machine.CommandName
-    let trackingKind: TrackingCode.Kind
     let clock: WallClock
-    /// Work on other kinds of stream that a command calls for (a reopened complaint opens an appeal); returns
-    /// members to add to the answer. Runs again on a retry, so it must be harmless to repeat.
-    var afterCommand:
-        (@Sendable (CaseRepository<Machine>.Loaded, String, EventMetadata) async throws -> [String: JSONValue])? =
-            nil
+
+    var repository: CaseRepository<Kind> { self.commands.repository }
 
     func addRoutes(to router: Router<ConcordRequestContext>) {
         let group = router.group(RouterPath("v1/\(self.collection)"))
@@ -31,28 +25,12 @@ struct CaseController<
     func create(_ request: Request, context: ConcordRequestContext) async throws -> Response {
         let principal = try context.requirePrincipal()
         let (bytes, body) = try await RequestBody.json(request, context: context)
-        let command = try Self.decode(self.creation, body: body, at: self.clock.now())
-        try await self.checkCodes(in: command, state: nil)
-        guard AccessPolicy.canCreate(principal, author: Machine.author(of: command)) else {
-            throw Problem(
-                status: .unprocessableContent, title: "Not yours to create",
-                detail:
-                    "a \(principal.role.rawValue) token scoped to \(principal.scope ?? "nothing") cannot create this",
-                field: Machine.streamType == "referral" ? "source" : "office")
-        }
-        let key = try Self.idempotencyKey(request)
-        let digest = RequestBody.digest(request, principal: principal, body: bytes)
-        let metadata = Self.metadata(principal, key: key)
-        let (id, outcome) = try await Problem.mapping {
-            try await self.repository.create(
-                newID: {
-                    var random = SystemRandomNumberGenerator()
-                    return TrackingCode.generate(kind: self.trackingKind, using: &random).text
-                }, idempotencyKey: key,
-                requestDigest: digest, metadata: metadata, command: { _ in command })
-        }
-        var response = try self.render(id: id, outcome.loaded, principal: principal, status: .created)
-        response.headers[.location] = "/v1/\(self.collection)/\(id)"
+        let command = try Self.decode(Kind.creation, body: body, at: self.clock.now())
+        let pipelineRequest = try self.pipelineRequest(request, principal: principal, body: bytes)
+        try await self.referenceReady()
+        let answer = try await Problem.mapping { try await self.commands.create(command, pipelineRequest) }
+        var response = try self.render(answer, principal: principal, status: .created)
+        response.headers[.location] = "/v1/\(self.collection)/\(answer.id)"
         return response
     }
 
@@ -60,107 +38,65 @@ struct CaseController<
         let principal = try context.requirePrincipal()
         let id = try context.parameters.require("id")
         let name = try context.parameters.require("command")
-        guard let commandName = Machine.commandName(name), commandName != self.creation else {
+        guard let commandName = Kind.commandName(name), commandName != Kind.creation else {
             throw Problem(
-                status: .notFound, title: "No such command", detail: "a \(Machine.streamType) has no command '\(name)'")
+                status: .notFound, title: "No such command", detail: "a \(Kind.streamType) has no command '\(name)'")
         }
         let (bytes, body) = try await RequestBody.json(request, context: context)
-        let at = self.clock.now()
-        let decoded = try Self.decode(commandName, body: body, at: at)
-        let (current, loaded) = try await self.readable(id, principal: principal)
-        try await self.checkCodes(in: decoded, state: current)
-        let command = Machine.completing(decoded, state: current, catalog: self.reference.data.catalog)
-        guard
-            AccessPolicy.canAct(
-                principal, command: name, side: Machine.side(of: commandName), Machine.parties(current),
-                catalog: self.reference.data.catalog)
-        else {
-            throw Problem(
-                status: .forbidden, title: "Not allowed",
-                detail: "a \(principal.role.rawValue) token may not send '\(name)' to this \(Machine.streamType)")
-        }
-        let key = try Self.idempotencyKey(request)
-        let ifMatch = try Self.ifMatch(request)
-        let outcome = try await Problem.mapping {
-            try await self.repository.handle(
-                id, ifMatch: ifMatch, idempotencyKey: key,
-                requestDigest: RequestBody.digest(request, principal: principal, body: bytes), preloaded: loaded,
-                metadata: Self.metadata(principal, key: key), command: { _ in command })
-        }
-        let metadata = Self.metadata(principal, key: nil)
-        let extra: [String: JSONValue]
-        do {
-            try await self.runFollowUps(of: outcome.loaded, id: id, metadata: metadata)
-            extra = try await self.afterCommand?(outcome.loaded, id, metadata) ?? [:]
-        } catch PersonalDataVault.VaultError.subjectErased {
-            // The follow-up (an appeal, a redirected referral) carries the person, whose data was erased between
-            // the load and the seal: the command stands; a retry of the request creates the follow-up.
-            throw Problem(
-                status: .conflict, title: "Personal data erased",
-                detail: "\(name) was recorded, but the person's data was erased meanwhile; send the request again")
-        }
-        return try self.render(id: id, outcome.loaded, principal: principal, status: .ok, extra: extra)
+        let command = try Self.decode(commandName, body: body, at: self.clock.now())
+        let pipelineRequest = try self.pipelineRequest(request, principal: principal, body: bytes)
+        try await self.referenceReady()
+        let answer = try await Problem.mapping { try await self.commands.send(command, to: id, pipelineRequest) }
+        return try self.render(answer, principal: principal, status: .ok)
     }
 
-    /// Creates the streams a command calls for (a redirected referral's new referral). Runs again on a retry of the
-    /// request, and a stream that already exists counts as done, so a failure between the two appends heals.
-    private func runFollowUps(
-        of loaded: CaseRepository<Machine>.Loaded, id: String, metadata: EventMetadata
-    ) async throws {
-        guard let state = loaded.state else { return }
-        for (streamID, command) in Machine.followUps(of: state, id: id, events: loaded.domainEvents) {
-            do {
-                _ = try await self.repository.handle(streamID, metadata: metadata) { _ in command }
-            } catch let rejection as Rejection where rejection.currentState != "none" {
-                continue  // created already
-            }
-        }
+    private func pipelineRequest(
+        _ request: Request, principal: Principal, body: [UInt8]
+    ) throws -> CaseCommands<Kind>.Request {
+        let key = try Self.idempotencyKey(request)
+        return CaseCommands<Kind>.Request(
+            sender: .principal(principal), metadata: Self.metadata(principal, key: key), idempotencyKey: key,
+            requestDigest: RequestBody.digest(request, principal: principal, body: body),
+            ifMatch: try Self.ifMatch(request))
+    }
+
+    private func referenceReady() async throws {
+        let reference = self.reference
+        try await withDatabaseDeadline { await reference.ready() }
     }
 
     func show(_ request: Request, context: ConcordRequestContext) async throws -> Response {
         let principal = try context.requirePrincipal()
         let id = try context.parameters.require("id")
-        let (_, loaded) = try await self.readable(id, principal: principal)
-        return try self.render(id: id, loaded, principal: principal, status: .ok)
-    }
-
-    /// 422 naming every programme, office or area code in `command` that the reference data does not define, or
-    /// that it defines but that does not fit (an escalation that does not go one level up).
-    private func checkCodes(in command: Machine.Command, state: Machine.State?) async throws {
-        let reference = self.reference
-        try await withDatabaseDeadline { await reference.ready() }
-        let problems = Machine.referenceProblems(in: command, state: state, catalog: reference.data.catalog)
-        guard let first = problems.first else { return }
-        var problem = Problem(
-            status: .unprocessableContent, title: "Unknown or unfit reference code",
-            detail: problems.map(\.description).joined(separator: "; "), field: first.field)
-        problem.errors = problems.map { .init(field: $0.field, reason: $0.reason) }
-        throw problem
-    }
-
-    /// The case's state if it exists and `principal` may read it; 404 otherwise (existence does not leak).
-    private func readable(
-        _ id: String, principal: Principal
-    ) async throws -> (
-        state: Machine.State, loaded: CaseRepository<Machine>.Loaded
-    ) {
-        let reference = self.reference
-        try await withDatabaseDeadline { await reference.ready() }
-        let catalog = reference.data.catalog
+        try await self.referenceReady()
         let loaded = try await self.repository.load(id)
-        guard let state = loaded.state, AccessPolicy.canRead(principal, Machine.parties(state), catalog: catalog) else {
-            throw Problem(
-                status: .notFound, title: "Not found", detail: "no \(Machine.streamType) \(id) that you can see")
+        guard let state = loaded.state,
+            AccessPolicy.canRead(principal, Kind.parties(state), catalog: self.reference.data.catalog)
+        else {
+            throw Problem(status: .notFound, title: "Not found", detail: "no \(Kind.streamType) \(id) that you can see")
         }
-        return (state, loaded)
+        return try self.render(.init(id: id, loaded: loaded), principal: principal, status: .ok)
+    }
+
+    /// What a case's answer shows: the case as loaded, and the members its follow-ups add.
+    struct Shown {
+        var id: String
+        var loaded: CaseRepository<Kind>.Loaded
+        var followUps: [FollowUp] = []
     }
 
     private func render(
-        id: String, _ loaded: CaseRepository<Machine>.Loaded, principal: Principal, status: HTTPResponse.Status,
-        extra: [String: JSONValue] = [:]
+        _ answer: CaseCommands<Kind>.Answer, principal: Principal, status: HTTPResponse.Status
     ) throws -> Response {
+        try self.render(
+            Shown(id: answer.id, loaded: answer.loaded, followUps: answer.followUps), principal: principal,
+            status: status)
+    }
+
+    private func render(_ shown: Shown, principal: Principal, status: HTTPResponse.Status) throws -> Response {
+        let loaded = shown.loaded
         guard let state = loaded.state else {
-            throw Problem(status: .notFound, title: "Not found", detail: "no \(Machine.streamType) \(id)")
+            throw Problem(status: .notFound, title: "Not found", detail: "no \(Kind.streamType) \(shown.id)")
         }
         let history: [JSONValue] = loaded.events.map { event in
             .object([
@@ -171,50 +107,34 @@ struct CaseController<
             ])
         }
         let catalog = self.reference.data.catalog
-        let loop = Machine.summary(state, id: id, catalog: catalog).loopView(at: self.clock.now()) {
+        let loop = Kind.summary(state, id: shown.id, catalog: catalog).loopView(at: self.clock.now()) {
             catalog.name(of: $0)
         }
-        var body: JSONValue = [
-            "id": .string(id), "version": .integer(loaded.version), Machine.streamType: Machine.view(state),
+        var members: [String: JSONValue] = [
+            "id": .string(shown.id), "version": .integer(loaded.version), Kind.streamType: Kind.view(state),
             "loop": loop, "events": .array(history),
         ]
-        if case .object(var members) = body {
-            if let (key, details) = Self.personalDetails(loaded.events, for: principal) { members[key] = details }
-            members.merge(extra) { _, new in new }
-            body = .object(members)
-        }
-        var response = JSONResponse.make(body, status: status)
+        if let details = Self.personalDetails(loaded.events, for: principal) { members[Kind.personalMember] = details }
+        for case let (name, value)? in shown.followUps.map(\.answerMember) { members[name] = .string(value) }
+        var response = JSONResponse.make(.object(members), status: status)
         response.headers[.eTag] = "\"\(loaded.version)\""
         return response
     }
 
-    /// The member of the creating event that holds personal data, by stream type.
-    static var personalKey: String? {
-        ["complaint": "complainant", "appeal": "appellant", "referral": "person"][Machine.streamType]
-    }
-
     /// The person's details, for the roles that need them to act (the office that tells the complainant, the
     /// programme that serves the person, admin); coordinators and auditors see the case without them.
-    static func personalDetails(_ events: [RecordedEvent], for principal: Principal) -> (String, JSONValue)? {
-        guard [.office, .programme, .admin].contains(principal.role), let key = Self.personalKey,
-            let details = events.first?.payload[key]
-        else { return nil }
-        return (key, details)
+    static func personalDetails(_ events: [RecordedEvent], for principal: Principal) -> JSONValue? {
+        guard [.office, .programme, .admin].contains(principal.role) else { return nil }
+        return events.first?.payload[Kind.personalMember]
     }
 
-    static func decode(_ name: Machine.CommandName, body: JSONValue, at: Timestamp) throws -> Machine.Command {
+    /// The command a body asks for. A command that creates another case (a redirect) gets the tracking code the
+    /// server chose for it, as every case does.
+    static func decode(_ name: Kind.CommandName, body: JSONValue, at: Timestamp) throws -> Kind.Command {
+        var random = SystemRandomNumberGenerator()
+        let newCaseID = TrackingCode.generate(kind: Kind.trackingKind, using: &random).text
         do {
-            // A redirect creates a new referral, whose tracking code the server chooses, as it does for every case.
-            if let referralName = name as? Referral.CommandName, referralName == .redirect {
-                var random = SystemRandomNumberGenerator()
-                let newID = TrackingCode.generate(kind: .referral, using: &random).text
-                if let command = try Referral.command(referralName, body: body, at: at, newReferralID: newID)
-                    as? Machine.Command
-                {
-                    return command
-                }
-            }
-            return try Machine.command(name, body: body, at: at)
+            return try Kind.command(name, body: body, at: at, newCaseID: newCaseID)
         } catch {
             throw Problem(invalidBody: error)
         }
@@ -237,16 +157,21 @@ struct CaseController<
         return key
     }
 
-    /// `If-Match: "3"` (or `3`): the version the caller acted on.
-    static func ifMatch(_ request: Request) throws -> Int64? {
+    /// `If-Match`: the case's ETag (`"3"`, or `W/"3"`, or a bare `3` from a hurried client), or `*` for any
+    /// current version. Anything else is refused, never read as a version.
+    static func ifMatch(_ request: Request) throws -> CaseCommands<Kind>.IfMatch? {
         guard let header = request.headers[.ifMatch] else { return nil }
-        let trimmed = header.trimmingCharacters(in: CharacterSet(charactersIn: "\" W/"))
-        guard let version = Int64(trimmed), version >= 0 else {
+        var text = Substring(header.trimmingCharacters(in: .whitespaces))
+        if text == "*" { return .any }
+        if text.hasPrefix("W/") { text = text.dropFirst(2) }
+        if text.count >= 2, text.hasPrefix("\""), text.hasSuffix("\"") { text = text.dropFirst().dropLast() }
+        guard !text.isEmpty, text.allSatisfy(\.isASCII), text.allSatisfy(\.isNumber), let version = Int64(text)
+        else {
             throw Problem(
-                status: .badRequest, title: "Bad If-Match", detail: "If-Match takes the ETag of the case, e.g. \"3\"",
-                field: "If-Match")
+                status: .badRequest, title: "Bad If-Match",
+                detail: "If-Match takes the ETag of the case, e.g. \"3\", or *", field: "If-Match")
         }
-        return version
+        return .version(version)
     }
 }
 

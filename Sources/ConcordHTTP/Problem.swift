@@ -111,3 +111,37 @@ extension CaseRepository.Refusal: RepositoryRefusal {
         }
     }
 }
+
+extension CaseCommands.Refusal: RepositoryRefusal {
+    var problem: Problem {
+        switch self {
+        case .notFound(let id):
+            return Problem(
+                status: .notFound, title: "Not found", detail: "no \(Kind.streamType) \(id) that you can see")
+        case .notAllowed(let command):
+            return Problem(
+                status: .forbidden, title: "Not allowed",
+                detail: "your token may not send '\(command)' to this \(Kind.streamType)")
+        case .notYoursToCreate(let field):
+            return Problem(
+                status: .unprocessableContent, title: "Not yours to create",
+                detail: "your token cannot create a \(Kind.streamType) for this \(field)", field: field)
+        case .unfitReferenceCodes(let problems):
+            var problem = Problem(
+                status: .unprocessableContent, title: "Unknown or unfit reference code",
+                detail: problems.map(\.description).joined(separator: "; "), field: problems.first?.field)
+            problem.errors = problems.map { .init(field: $0.field, reason: $0.reason) }
+            return problem
+        case .versionMismatch(let current):
+            return CaseRepository<Kind>.Refusal.versionMismatch(current: current).problem
+        case .idempotencyKeyReused:
+            return CaseRepository<Kind>.Refusal.idempotencyKeyReused.problem
+        case .tooBusy:
+            return CaseRepository<Kind>.Refusal.tooBusy.problem
+        case .followUpErased(let command):
+            return Problem(
+                status: .conflict, title: "Personal data erased",
+                detail: "\(command) was recorded, but the person's data was erased meanwhile; send the request again")
+        }
+    }
+}

@@ -80,7 +80,7 @@ struct ProjectionController: Sendable {
         }
         if filter.loop == nil { filter.loop = "not_closed" }
         return try await self.page(
-            query, scope: Self.scope(of: principal), filter: filter, order: .loopAge, key: "loops")
+            query, scope: CaseScope(readableBy: principal), filter: filter, order: .loopAge, key: "loops")
     }
 
     /// Escalated complaints in the area and below: the coordinator's view for that level.
@@ -140,7 +140,7 @@ struct ProjectionController: Sendable {
                 field: "format")
         }
         try query.refuseRest()
-        let (queries, scope) = (self.queries, Self.scope(of: principal))
+        let (queries, scope) = (self.queries, CaseScope(readableBy: principal))
         let indicators = try await withDatabaseDeadline(.seconds(30)) {
             try await Indicators.compute(
                 client: queries.client, scope: scope, grouping: grouping, from: from, to: to, now: now,
@@ -159,17 +159,6 @@ struct ProjectionController: Sendable {
     }
 
     // MARK: Helpers
-
-    /// The lists a role may see across the system: an office its own, a programme what it handles, a coordinator
-    /// its area, auditors and admins everything.
-    static func scope(of principal: Principal) -> CaseScope {
-        switch principal.role {
-        case .admin, .auditor: .everything
-        case .office: CaseScope(office: principal.scope ?? "", sensitive: false)
-        case .programme: CaseScope(party: principal.scope ?? "", sensitive: principal.focalPoint)
-        case .coordinator: CaseScope(area: principal.scope ?? "", sensitive: false)
-        }
-    }
 
     private func page(
         _ query: QueryParameters, scope: CaseScope, filter: CaseFilter, order: CaseOrder, key: String

@@ -26,6 +26,18 @@ public struct CaseScope: Sendable, Hashable {
 
     /// Everything (auditors, admins).
     public static let everything = CaseScope(sensitive: true)
+
+    /// The cases `principal` may read, as lists see them: an office what it lodged or sent, a programme what it
+    /// handles or sent (sensitive complaints only for its focal point), a coordinator its area, auditors and admins
+    /// everything. A property test holds it to `AccessPolicy.canRead`, case by case.
+    public init(readableBy principal: Principal) {
+        switch principal.role {
+        case .admin, .auditor: self = .everything
+        case .office: self.init(office: principal.scope ?? "", sensitive: false)
+        case .programme: self.init(party: principal.scope ?? "", sensitive: principal.focalPoint)
+        case .coordinator: self.init(area: principal.scope ?? "", sensitive: false)
+        }
+    }
 }
 
 /// The filters of a list, each optional.

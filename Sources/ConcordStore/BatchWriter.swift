@@ -154,11 +154,12 @@ struct BatchWriter {
             }
             let result = AppendResult(
                 stream: request.stream, firstPosition: firstPosition, lastPosition: head.position,
-                firstVersion: current + 1, lastVersion: current + Int64(request.events.count))
+                firstVersion: current + 1, lastVersion: current + Int64(request.events.count), recordedAt: now)
             versions[request.stream] = result.lastVersion
             if let key = request.idempotencyKey {
                 var replay = result
                 replay.replayed = true
+                replay.recordedAt = nil
                 known[key] = (request.digest, replay)
                 plan.keys.keys.append(key)
                 plan.keys.digests.append(ByteBuffer(bytes: request.digest))

@@ -48,7 +48,7 @@ public struct CaseRepository<Machine: StateMachine>: Sendable {
         try await self.load(id, upTo: version, known: PersonalDataVault.DataKeys())
     }
 
-    private func load(_ id: String, upTo version: Int64?, known: PersonalDataVault.DataKeys) async throws -> Loaded {
+    func load(_ id: String, upTo version: Int64?, known: PersonalDataVault.DataKeys) async throws -> Loaded {
         var events: [RecordedEvent] = []
         while true {
             let page = try await self.store.readStream(self.stream(id), from: Int64(events.count) + 1, limit: 1_000)
@@ -110,33 +110,6 @@ public struct CaseRepository<Machine: StateMachine>: Sendable {
                 continue  // someone else changed the stream: decide again on what it holds now
             } catch let error as EventStoreError where error.code == .idempotencyKeyReused {
                 throw Refusal.idempotencyKeyReused
-            }
-        }
-        throw Refusal.tooBusy
-    }
-
-    /// Runs a creation command on a new stream named by `newID` (a fresh tracking code). A retry with the same
-    /// idempotency key answers with the stream the first attempt created; an id that happens to be taken already is
-    /// replaced by another.
-    public func create(
-        newID: @Sendable () -> String, idempotencyKey: String? = nil, requestDigest: [UInt8]? = nil,
-        metadata: EventMetadata, command: @Sendable (Machine.State?) -> Machine.Command
-    ) async throws -> (id: String, outcome: Outcome) {
-        if let key = idempotencyKey, let earlier = try await self.store.idempotentAppend(forKey: key) {
-            let id = earlier.result.stream.id
-            return (id, try await self.replay(earlier, id: id, digest: requestDigest))
-        }
-        for _ in 0..<5 {
-            let id = newID()
-            do {
-                return (
-                    id,
-                    try await self.handle(
-                        id, idempotencyKey: idempotencyKey, requestDigest: requestDigest, metadata: metadata,
-                        command: command)
-                )
-            } catch let rejection as Rejection where rejection.currentState != "none" {
-                continue  // the id was taken
             }
         }
         throw Refusal.tooBusy

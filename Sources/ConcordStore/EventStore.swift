@@ -14,11 +14,14 @@ public struct AppendResult: Sendable, Hashable {
     public var lastVersion: Int64
     /// True when this answer repeats an earlier append with the same idempotency key; nothing was written now.
     public var replayed: Bool
+    /// When the events were recorded (their `recorded_at`); nil in a replayed answer, whose time is in the log.
+    public var recordedAt: Timestamp?
 
     public init(
         stream: StreamName, firstPosition: Int64, lastPosition: Int64, firstVersion: Int64, lastVersion: Int64,
-        replayed: Bool = false
+        replayed: Bool = false, recordedAt: Timestamp? = nil
     ) {
+        self.recordedAt = recordedAt
         self.stream = stream
         self.firstPosition = firstPosition
         self.lastPosition = lastPosition

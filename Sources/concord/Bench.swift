@@ -9,7 +9,7 @@ import Synchronization
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Benchmarks, reported as ratios to a baseline measured in the same run.",
-        subcommands: [AppendBench.self, ProjectionBench.self, WriterLoad.self])
+        subcommands: [AppendBench.self, HTTPBench.self, ProjectionBench.self, WriterLoad.self])
 }
 
 /// Concord's append against the naive limit (one autocommit INSERT per event), alternating in short rounds because

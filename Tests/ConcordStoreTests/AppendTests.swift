@@ -19,7 +19,10 @@ func event(_ type: String = "Noted", _ payload: JSONValue = ["note": "x"]) -> Ev
             let result = try await store.append(to: stream, expectedVersion: .noStream, events: sent)
             #expect(
                 result
-                    == AppendResult(stream: stream, firstPosition: 1, lastPosition: 2, firstVersion: 1, lastVersion: 2))
+                    == AppendResult(
+                        stream: stream, firstPosition: 1, lastPosition: 2, firstVersion: 1, lastVersion: 2,
+                        recordedAt: result.recordedAt))
+            #expect(result.recordedAt != nil)
 
             let read = try await store.readStream(stream)
             #expect(read.map(\.id) == sent.map(\.id))

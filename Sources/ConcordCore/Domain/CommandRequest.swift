@@ -39,6 +39,20 @@ public struct CommandRequestError: Error, Sendable, Hashable, CustomStringConver
 public protocol CommandRequestDecoding: StateMachine {
     /// The command `name` with the members of `body`, happening at `at`; or every problem with the body.
     static func command(_ name: CommandName, body: JSONValue, at: Timestamp) throws(CommandRequestError) -> Command
+
+    /// As `command(_:body:at:)`, for a request whose command may create another case: `newCaseID` is the
+    /// tracking code the server chose for it (a redirected referral's replacement), and the body may not choose it.
+    static func command(
+        _ name: CommandName, body: JSONValue, at: Timestamp, newCaseID: String
+    ) throws(CommandRequestError) -> Command
+}
+
+extension CommandRequestDecoding {
+    public static func command(
+        _ name: CommandName, body: JSONValue, at: Timestamp, newCaseID: String
+    ) throws(CommandRequestError) -> Command {
+        try Self.command(name, body: body, at: at)
+    }
 }
 
 extension CommandRequestDecoding {

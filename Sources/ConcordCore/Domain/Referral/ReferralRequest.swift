@@ -8,6 +8,12 @@ extension Referral: CommandRequestDecoding {
         try Self.command(name, body: body, at: at, newReferralID: nil)
     }
 
+    public static func command(
+        _ name: CommandName, body: JSONValue, at: Timestamp, newCaseID: String
+    ) throws(CommandRequestError) -> Command {
+        try Self.command(name, body: body, at: at, newReferralID: newCaseID)
+    }
+
     /// As `command(_:body:at:)`, with the id of the referral that replaces a declined one chosen by the server:
     /// when `newReferralID` is given, a `redirect` body holds only `new_receiver` and a `new_referral_id` in it is
     /// refused. Other commands ignore `newReferralID`.

@@ -1,0 +1,85 @@
+import ConcordCore
+import ConcordProjections
+import ConcordStore
+import ConcordTestSupport
+import ConcordWorkload
+import Foundation
+import Testing
+
+/// The single-case rule (`AccessPolicy.canRead`) and the lists' scopes (`CaseScope(readableBy:)`, SQL over the
+/// projection) are two forms of one rule: for random cases and every kind of principal, a principal's list holds
+/// exactly the cases it can read one by one.
+@Suite(.timeLimit(.minutes(3))) struct AccessAgreementTests {
+    static func principals() -> [Principal] {
+        var principals: [Principal] = [
+            Principal(tokenID: UUID(), role: .admin, scope: nil, label: nil),
+            Principal(tokenID: UUID(), role: .auditor, scope: nil, label: nil),
+        ]
+        for office in Workload.offices {
+            principals.append(Principal(tokenID: UUID(), role: .office, scope: office, label: nil))
+        }
+        for programme in Workload.programmes + ["NUTRITION"] {
+            for focal in [false, true] {
+                principals.append(
+                    Principal(tokenID: UUID(), role: .programme, scope: programme, label: nil, focalPoint: focal))
+            }
+        }
+        let areas = ["TM", "P-1", "P-2", "D-11", "D-12", "D-21", "D-22"] + Workload.communities
+        for area in areas { principals.append(Principal(tokenID: UUID(), role: .coordinator, scope: area, label: nil)) }
+        return principals
+    }
+
+    static func parties(of events: [RecordedEvent], type: String) throws -> Parties? {
+        switch type {
+        case Complaint.streamType: try Complaint.replay(events.map(Complaint.Event.decode)).map(Complaint.parties)
+        case Appeal.streamType: try Appeal.replay(events.map(Appeal.Event.decode)).map(Appeal.parties)
+        case Referral.streamType: try Referral.replay(events.map(Referral.Event.decode)).map(Referral.parties)
+        default: nil
+        }
+    }
+
+    @Test(arguments: [UInt64(11), 2_026, 90_210])
+    func everyListHoldsExactlyTheCasesItsPrincipalCanRead(seed: UInt64) async throws {
+        try await withStore { store, _ in
+            let start = Timestamp(microsecondsSinceEpoch: 1_790_000_000_000_000)
+            try await Workload.appendReference(to: store, at: start)
+            var rng = SeededRandom(seed: seed)
+            for index in 0..<150 {
+                let kind = CaseWalk.Kind.allCases.randomElement(using: &rng) ?? .complaint
+                var walk = CaseWalk(kind: kind, id: "X-\(seed)-\(index)", start: start)
+                let events = walk.life(&rng)
+                guard !events.isEmpty else { continue }
+                _ = try await store.append(to: walk.stream, expectedVersion: .noStream, events: events)
+            }
+            _ = try await catchUpProjections(client: store.client, store: store, logger: TestDatabases.logger)
+            let reference = ReferenceData()
+            try await reference.load(from: store)
+            let catalog = reference.catalog
+            var parties: [String: Parties] = [:]
+            for type in [Complaint.streamType, Appeal.streamType, Referral.streamType] {
+                let log = try await store.allEvents(ofStreamType: type)
+                for (stream, events) in Dictionary(grouping: log, by: \.stream) {
+                    parties[stream.id] = try Self.parties(of: events, type: stream.type)
+                }
+            }
+            #expect(parties.values.contains { $0.sensitive }, "the walk made no sensitive complaint")
+            let queries = ProjectionQueries(client: store.client, logger: TestDatabases.logger)
+            for principal in Self.principals() {
+                let (items, next) = try await queries.cases(
+                    scope: CaseScope(readableBy: principal), filter: CaseFilter(), order: .newest, after: nil,
+                    limit: 10_000, now: start)
+                #expect(next == nil)
+                let listed = Set(items.map(\.id))
+                let readable = Set(
+                    parties.filter { AccessPolicy.canRead(principal, $0.value, catalog: catalog) }.map(\.key))
+                #expect(
+                    listed == readable,
+                    """
+                    \(principal.role) \(principal.scope ?? "-") focal \(principal.focalPoint): \
+                    listed only \(listed.subtracting(readable).sorted()), \
+                    readable only \(readable.subtracting(listed).sorted())
+                    """)
+            }
+        }
+    }
+}
