@@ -57,7 +57,9 @@ public func buildApplication(
     let queries = ProjectionQueries(client: context.client, logger: logger)
     router.add(middleware: RequestLogMiddleware())
     router.add(middleware: ErrorMiddleware())
-    router.add(middleware: AuthenticationMiddleware(tokens: context.tokens))
+    // Tokens are cached while their revocations are listened for (one round trip less per request).
+    let tokenCache = TokenCache()
+    router.add(middleware: AuthenticationMiddleware(tokens: context.tokens.caching(in: tokenCache)))
     HealthController(context: context, queries: queries).addRoutes(to: router)
     DocumentController().addRoutes(to: router)
     let reference = context.reference
@@ -81,7 +83,10 @@ public func buildApplication(
     .addRoutes(to: router)
     TrackingController(store: context.store, limiter: RateLimiter(capacity: context.trackingLimit)).addRoutes(
         to: router)
-    var services: [any Service] = [context.client, context.store, context.reference]
+    var services: [any Service] = [
+        context.client, context.store, context.reference,
+        TokenRevocations(client: context.client, cache: tokenCache, logger: logger),
+    ]
     if context.runsProjections {
         let escalator = OverdueEscalator(
             client: context.client, store: context.store, clock: context.clock, logger: logger)

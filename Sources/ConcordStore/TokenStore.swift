@@ -50,10 +50,18 @@ public struct TokenStore: Sendable {
 
     let client: PostgresClient
     let logger: Logger
+    /// Principals already authenticated, trusted while their revocations are listened for; nil: none kept.
+    let cache: TokenCache?
 
-    public init(client: PostgresClient, logger: Logger) {
+    public init(client: PostgresClient, logger: Logger, cache: TokenCache? = nil) {
         self.client = client
         self.logger = logger
+        self.cache = cache
+    }
+
+    /// The same store, keeping the principals it authenticates in `cache`.
+    public func caching(in cache: TokenCache) -> TokenStore {
+        TokenStore(client: self.client, logger: self.logger, cache: cache)
     }
 
     /// Creates a token; returns who it authenticates as and its secret, which is not stored and cannot be shown
@@ -81,10 +89,21 @@ public struct TokenStore: Sendable {
     /// the secret's hash, so no comparison of secrets takes place (and none can leak timing).
     public func authenticate(_ secret: String) async throws -> Principal? {
         guard Self.isWellFormed(secret) else { return nil }
+        let hash = Self.hash(secret)
+        let cached = self.cache?.lookup(hash)
+        if let principal = cached?.principal { return principal }
+        let found = try await self.lookup(hash)
+        if let found, let generation = cached?.generation {
+            self.cache?.store(found, for: hash, generation: generation)
+        }
+        return found
+    }
+
+    private func lookup(_ hash: [UInt8]) async throws -> Principal? {
         let rows = try await self.client.query(
             """
             SELECT id, role, scope, label, focal_point FROM api_tokens
-            WHERE token_hash = \(ByteBuffer(bytes: Self.hash(secret))) AND revoked_at IS NULL
+            WHERE token_hash = \(ByteBuffer(bytes: hash)) AND revoked_at IS NULL
             """, logger: self.logger)
         var found: Principal?
         for try await (id, role, scope, label, focalPoint) in rows.decode((UUID, String, String?, String?, Bool).self) {
