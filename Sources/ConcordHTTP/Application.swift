@@ -26,12 +26,16 @@ public struct AppContext: Sendable {
     public var checkpoints: CheckpointSchedule?
     /// Seals personal data on append and opens it for the roles that may read it.
     public var vault: PersonalDataVault
+    /// The registry `/metrics` renders. Give the store the same one's factory for its append figures to show.
+    public var metrics: ConcordMetrics
 
     public init(
         client: PostgresClient, store: EventStore, migrator: Migrator, tokens: TokenStore, reference: ReferenceFollower,
         vault: PersonalDataVault, trackingLimit: Int = 60, clock: WallClock = .system, runsProjections: Bool = true,
-        projectionLeaseRetry: Duration = .seconds(1), checkpoints: CheckpointSchedule? = nil
+        projectionLeaseRetry: Duration = .seconds(1), checkpoints: CheckpointSchedule? = nil,
+        metrics: ConcordMetrics = ConcordMetrics()
     ) {
+        self.metrics = metrics
         self.checkpoints = checkpoints
         self.vault = vault
         self.clock = clock
@@ -55,9 +59,11 @@ public func buildApplication(
     let router = Router(context: ConcordRequestContext.self)
     let queries = ProjectionQueries(client: context.client, logger: logger)
     router.add(middleware: RequestLogMiddleware())
+    router.add(middleware: HTTPMetricsMiddleware(metrics: context.metrics))
     router.add(middleware: ErrorMiddleware())
     router.add(middleware: AuthenticationMiddleware(tokens: context.tokens))
     HealthController(context: context, queries: queries).addRoutes(to: router)
+    MetricsController(metrics: context.metrics, queries: queries).addRoutes(to: router)
     DocumentController().addRoutes(to: router)
     var complaints = CaseController(
         repository: CaseRepository<Complaint>(store: context.store, vault: context.vault), reference: context.reference,
@@ -80,12 +86,13 @@ public func buildApplication(
         subjects: DataSubjects(store: context.store, client: context.client, logger: logger), clock: context.clock
     )
     .addRoutes(to: router)
-    TrackingController(store: context.store, limiter: RateLimiter(capacity: context.trackingLimit)).addRoutes(
-        to: router)
+    let limiter = RateLimiter(capacity: context.trackingLimit, metrics: context.metrics.factory)
+    TrackingController(store: context.store, limiter: limiter).addRoutes(to: router)
     var services: [any Service] = [context.client, context.store, context.reference]
     if context.runsProjections {
         let escalator = OverdueEscalator(
-            client: context.client, store: context.store, clock: context.clock, logger: logger)
+            client: context.client, store: context.store, clock: context.clock, logger: logger,
+            metrics: context.metrics.factory)
         services.append(
             ProjectionRunner(
                 client: context.client, store: context.store, escalator: escalator, logger: logger,
@@ -99,8 +106,7 @@ public func buildApplication(
 }
 
 /// `/healthz`: the process is up. `/readyz`: the database answers and every migration is applied unchanged; its
-/// body also says how far the projections are behind the log. `/metrics`: Prometheus text with the projection lag
-/// and the append counters.
+/// body also says how far the projections are behind the log. (`/metrics` is `MetricsController`'s.)
 struct HealthController: Sendable {
     let context: AppContext
     let queries: ProjectionQueries
@@ -126,35 +132,6 @@ struct HealthController: Sendable {
                 } ?? "")
             return Response(
                 status: .ok, headers: [.contentType: "text/plain; charset=utf-8"],
-                body: .init(byteBuffer: ByteBuffer(string: text)))
-        }
-        router.get("metrics") { _, _ -> Response in
-            let queries = self.queries
-            let lag = try await withDatabaseDeadline(.seconds(2)) { try await queries.lag() }
-            let statistics = self.context.store.statistics.snapshot
-            let text = """
-                # HELP concord_projection_events_behind Events in the log not yet applied by the projection.
-                # TYPE concord_projection_events_behind gauge
-                concord_projection_events_behind{projection="\(lag.name)"} \(lag.eventsBehind)
-                # HELP concord_projection_seconds_behind Age of the oldest event the projection has not applied.
-                # TYPE concord_projection_seconds_behind gauge
-                concord_projection_seconds_behind{projection="\(lag.name)"} \(String(format: "%.6f", lag.secondsBehind))
-                # HELP concord_projection_checkpoint Position the projection has applied the log up to.
-                # TYPE concord_projection_checkpoint gauge
-                concord_projection_checkpoint{projection="\(lag.name)"} \(lag.checkpoint)
-                # HELP concord_log_head_position The last position of the event log.
-                # TYPE concord_log_head_position gauge
-                concord_log_head_position \(lag.head)
-                # HELP concord_append_batches_total Group-commit batches this process committed.
-                # TYPE concord_append_batches_total counter
-                concord_append_batches_total \(statistics.batches)
-                # HELP concord_appended_events_total Events this process appended.
-                # TYPE concord_appended_events_total counter
-                concord_appended_events_total \(statistics.events)
-
-                """
-            return Response(
-                status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                 body: .init(byteBuffer: ByteBuffer(string: text)))
         }
     }
