@@ -56,10 +56,12 @@ public struct AppContext: Sendable {
 public func buildApplication(
     _ context: AppContext, host: String = "127.0.0.1", port: Int = 8080, logger: Logger
 ) -> some ApplicationProtocol {
-    let router = Router(context: ConcordRequestContext.self)
+    // HEAD is answered wherever GET is, from the GET handler, without its body.
+    let router = Router(context: ConcordRequestContext.self, options: [.autoGenerateHeadEndpoints])
     let queries = ProjectionQueries(client: context.client, logger: logger)
     router.add(middleware: RequestLogMiddleware())
     router.add(middleware: HTTPMetricsMiddleware(metrics: context.metrics))
+    router.add(middleware: ResponseHeadersMiddleware())
     router.add(middleware: ErrorMiddleware())
     router.add(middleware: AuthenticationMiddleware(tokens: context.tokens))
     HealthController(context: context, queries: queries).addRoutes(to: router)
@@ -88,6 +90,7 @@ public func buildApplication(
     .addRoutes(to: router)
     let limiter = RateLimiter(capacity: context.trackingLimit, metrics: context.metrics.factory)
     TrackingController(store: context.store, limiter: limiter).addRoutes(to: router)
+    router.answerOtherMethodsWith405()
     var services: [any Service] = [context.client, context.store, context.reference]
     if context.runsProjections {
         let escalator = OverdueEscalator(
