@@ -56,7 +56,6 @@ struct ProjectionController: Sendable {
             guard principal.scope == code else { throw Self.notFound("no cases of \(code) that you can see") }
             scope = CaseScope(office: code, sensitive: false)
         case .coordinator: scope = CaseScope(office: code, area: principal.scope, sensitive: false)
-        default: throw Self.notFound("no cases of \(code) that you can see")
         }
         var query = QueryParameters(request)
         let filter = try query.filter(
