@@ -1,16 +1,17 @@
 import Hummingbird
 import Prometheus
+import Synchronization
 
 /// Counts every answer and its latency by route template (`/v1/complaints/{id}`, never the path itself: ids and
 /// codes stay out of the labels), method and status. The latency runs until the answer's head is ready; a streamed
 /// body (the audit export) goes on after it.
 struct HTTPMetricsMiddleware: RouterMiddleware {
     typealias Context = ConcordRequestContext
-    let metrics: ConcordMetrics
+    let series: HTTPSeries
     let inFlight: Gauge
 
     init(metrics: ConcordMetrics) {
-        self.metrics = metrics
+        self.series = HTTPSeries(registry: metrics.registry)
         self.inFlight = metrics.registry.makeGauge(
             descriptor: ConcordMetrics.name("http_requests_in_flight", help: "Requests being answered now."))
     }
@@ -37,20 +38,11 @@ struct HTTPMetricsMiddleware: RouterMiddleware {
     }
 
     private func record(_ request: Request, context: Context, status: Int, since start: ContinuousClock.Instant) {
-        let labels = [
-            ("route", Self.route(context.endpointPath)), ("method", Self.method(request.method)),
-            ("status", "\(status)"),
-        ]
-        let registry = self.metrics.registry
-        registry.makeCounter(
-            descriptor: ConcordMetrics.name("http_requests", unit: "total", help: "HTTP requests answered."),
-            labels: labels
-        ).increment()
-        registry.makeDurationHistogram(
-            descriptor: ConcordMetrics.name(
-                "http_request_duration", unit: "seconds", help: "Time until the answer's head was ready."),
-            labels: labels, buckets: ConcordMetrics.requestBuckets
-        ).record(ContinuousClock.now - start)
+        let key = HTTPSeries.Key(
+            route: Self.route(context.endpointPath), method: Self.method(request.method), status: status)
+        let (counter, histogram) = self.series.of(key)
+        counter.increment()
+        histogram.record(ContinuousClock.now - start)
     }
 
     /// The method, or `other` for the rarer ones the HTTP parser lets through (WebDAV's and the like).
@@ -63,5 +55,40 @@ struct HTTPMetricsMiddleware: RouterMiddleware {
     static func route(_ endpoint: String?) -> String {
         guard let endpoint, endpoint != "NotFound" else { return "unmatched" }
         return endpoint
+    }
+}
+
+/// The request counter and latency histogram of each route, method and status, made once: the registry checks
+/// names and labels on every lookup, which the intake path need not pay per request.
+final class HTTPSeries: Sendable {
+    struct Key: Hashable {
+        var route: String
+        var method: String
+        var status: Int
+    }
+
+    private let registry: PrometheusCollectorRegistry
+    private let made = Mutex<[Key: (Counter, DurationHistogram)]>([:])
+
+    init(registry: PrometheusCollectorRegistry) {
+        self.registry = registry
+    }
+
+    func of(_ key: Key) -> (Counter, DurationHistogram) {
+        self.made.withLock { made in
+            if let series = made[key] { return series }
+            let labels = [("route", key.route), ("method", key.method), ("status", "\(key.status)")]
+            let series = (
+                self.registry.makeCounter(
+                    descriptor: ConcordMetrics.name("http_requests", unit: "total", help: "HTTP requests answered."),
+                    labels: labels),
+                self.registry.makeDurationHistogram(
+                    descriptor: ConcordMetrics.name(
+                        "http_request_duration", unit: "seconds", help: "Time until the answer's head was ready."),
+                    labels: labels, buckets: ConcordMetrics.requestBuckets)
+            )
+            made[key] = series
+            return series
+        }
     }
 }
