@@ -18,6 +18,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-system.git", from: "1.4.0"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "5.0.0"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
     targets: [
         // Pure domain: event envelopes, canonical encoding, chain hashing. No I/O.
@@ -37,6 +39,7 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Subprocess", package: "swift-subprocess"),
                 .product(name: "SystemPackage", package: "swift-system"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
             ],
             plugins: ["EmbedMigrations"]
         ),
@@ -53,6 +56,7 @@ let package = Package(
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
             ]
         ),
         // Random but legal workloads (reference data and cases through every command) for tests and benchmarks.
@@ -65,6 +69,8 @@ let package = Package(
                 "ConcordStore",
                 "ConcordProjections",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             plugins: ["EmbedMigrations"]
         ),
@@ -80,6 +86,7 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
             ]
         ),
         // Test helpers shared by the integration suites: a migrated template database, one fresh copy per test.
@@ -93,7 +100,10 @@ let package = Package(
         .testTarget(name: "ConcordStoreTests", dependencies: ["ConcordStore", "ConcordTestSupport"]),
         .testTarget(
             name: "ConcordProjectionsTests",
-            dependencies: ["ConcordProjections", "ConcordWorkload", "ConcordTestSupport"]
+            dependencies: [
+                "ConcordProjections", "ConcordWorkload", "ConcordTestSupport",
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
+            ]
         ),
         .testTarget(
             name: "ConcordHTTPTests",

@@ -26,12 +26,16 @@ public struct AppContext: Sendable {
     public var checkpoints: CheckpointSchedule?
     /// Seals personal data on append and opens it for the roles that may read it.
     public var vault: PersonalDataVault
+    /// The registry `/metrics` renders. Give the store the same one's factory for its append figures to show.
+    public var metrics: ConcordMetrics
 
     public init(
         client: PostgresClient, store: EventStore, migrator: Migrator, tokens: TokenStore, reference: ReferenceFollower,
         vault: PersonalDataVault, trackingLimit: Int = 60, clock: WallClock = .system, runsProjections: Bool = true,
-        projectionLeaseRetry: Duration = .seconds(1), checkpoints: CheckpointSchedule? = nil
+        projectionLeaseRetry: Duration = .seconds(1), checkpoints: CheckpointSchedule? = nil,
+        metrics: ConcordMetrics = ConcordMetrics()
     ) {
+        self.metrics = metrics
         self.checkpoints = checkpoints
         self.vault = vault
         self.clock = clock
@@ -53,14 +57,18 @@ public func buildApplication(
     _ context: AppContext, host: String = "127.0.0.1", port: Int = 8080, logger: Logger,
     onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
 ) -> some ApplicationProtocol {
-    let router = Router(context: ConcordRequestContext.self)
+    // HEAD is answered wherever GET is, from the GET handler, without its body.
+    let router = Router(context: ConcordRequestContext.self, options: [.autoGenerateHeadEndpoints])
     let queries = ProjectionQueries(client: context.client, logger: logger)
     router.add(middleware: RequestLogMiddleware())
+    router.add(middleware: HTTPMetricsMiddleware(metrics: context.metrics))
+    router.add(middleware: ResponseHeadersMiddleware())
     router.add(middleware: ErrorMiddleware())
     // Tokens are cached while their revocations are listened for (one round trip less per request).
     let tokenCache = TokenCache()
     router.add(middleware: AuthenticationMiddleware(tokens: context.tokens.caching(in: tokenCache)))
     HealthController(context: context, queries: queries).addRoutes(to: router)
+    MetricsController(metrics: context.metrics, queries: queries).addRoutes(to: router)
     DocumentController().addRoutes(to: router)
     let reference = context.reference
     CaseController(
@@ -81,15 +89,17 @@ public func buildApplication(
         subjects: DataSubjects(store: context.store, client: context.client, logger: logger), clock: context.clock
     )
     .addRoutes(to: router)
-    TrackingController(store: context.store, limiter: RateLimiter(capacity: context.trackingLimit)).addRoutes(
-        to: router)
+    let limiter = RateLimiter(capacity: context.trackingLimit, metrics: context.metrics.factory)
+    TrackingController(store: context.store, limiter: limiter).addRoutes(to: router)
+    router.answerOtherMethodsWith405()
     var services: [any Service] = [
         context.client, context.store, context.reference,
         TokenRevocations(client: context.client, cache: tokenCache, logger: logger),
     ]
     if context.runsProjections {
         let escalator = OverdueEscalator(
-            client: context.client, store: context.store, clock: context.clock, logger: logger)
+            client: context.client, store: context.store, clock: context.clock, logger: logger,
+            metrics: context.metrics.factory)
         services.append(
             ProjectionRunner(
                 client: context.client, store: context.store, escalator: escalator, logger: logger,
@@ -104,8 +114,7 @@ public func buildApplication(
 }
 
 /// `/healthz`: the process is up. `/readyz`: the database answers and every migration is applied unchanged; its
-/// body also says how far the projections are behind the log. `/metrics`: Prometheus text with the projection lag
-/// and the append counters.
+/// body also says how far the projections are behind the log. (`/metrics` is `MetricsController`'s.)
 struct HealthController: Sendable {
     let context: AppContext
     let queries: ProjectionQueries
@@ -131,35 +140,6 @@ struct HealthController: Sendable {
                 } ?? "")
             return Response(
                 status: .ok, headers: [.contentType: "text/plain; charset=utf-8"],
-                body: .init(byteBuffer: ByteBuffer(string: text)))
-        }
-        router.get("metrics") { _, _ -> Response in
-            let queries = self.queries
-            let lag = try await withDatabaseDeadline(.seconds(2)) { try await queries.lag() }
-            let statistics = self.context.store.statistics.snapshot
-            let text = """
-                # HELP concord_projection_events_behind Events in the log not yet applied by the projection.
-                # TYPE concord_projection_events_behind gauge
-                concord_projection_events_behind{projection="\(lag.name)"} \(lag.eventsBehind)
-                # HELP concord_projection_seconds_behind Age of the oldest event the projection has not applied.
-                # TYPE concord_projection_seconds_behind gauge
-                concord_projection_seconds_behind{projection="\(lag.name)"} \(String(format: "%.6f", lag.secondsBehind))
-                # HELP concord_projection_checkpoint Position the projection has applied the log up to.
-                # TYPE concord_projection_checkpoint gauge
-                concord_projection_checkpoint{projection="\(lag.name)"} \(lag.checkpoint)
-                # HELP concord_log_head_position The last position of the event log.
-                # TYPE concord_log_head_position gauge
-                concord_log_head_position \(lag.head)
-                # HELP concord_append_batches_total Group-commit batches this process committed.
-                # TYPE concord_append_batches_total counter
-                concord_append_batches_total \(statistics.batches)
-                # HELP concord_appended_events_total Events this process appended.
-                # TYPE concord_appended_events_total counter
-                concord_appended_events_total \(statistics.events)
-
-                """
-            return Response(
-                status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                 body: .init(byteBuffer: ByteBuffer(string: text)))
         }
     }

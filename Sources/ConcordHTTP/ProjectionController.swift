@@ -56,7 +56,6 @@ struct ProjectionController: Sendable {
             guard principal.scope == code else { throw Self.notFound("no cases of \(code) that you can see") }
             scope = CaseScope(office: code, sensitive: false)
         case .coordinator: scope = CaseScope(office: code, area: principal.scope, sensitive: false)
-        default: throw Self.notFound("no cases of \(code) that you can see")
         }
         var query = QueryParameters(request)
         let filter = try query.filter(
@@ -238,18 +237,16 @@ struct QueryParameters {
         return text
     }
 
-    /// A date (`2026-11-01`, midnight UTC) or an RFC 3339 time, with or without fractional seconds.
+    /// An RFC 3339 date (`2026-11-01`, midnight UTC) or time with its zone (`2026-11-01T09:30:00Z`,
+    /// `2026-11-01T12:30:00.25+03:00`), strictly: 2026-02-30, hour 25, offset +25:00 or a missing zone are 400.
     mutating func time(_ name: String) throws -> Timestamp? {
         guard let text = self.take(name) else { return nil }
-        if let time = Timestamp(rfc3339: text) { return time }
-        let formatter = ISO8601DateFormatter()
-        for options: ISO8601DateFormatter.Options in [
-            [.withInternetDateTime], [.withInternetDateTime, .withFractionalSeconds], [.withFullDate],
-        ] {
-            formatter.formatOptions = options
-            if let date = formatter.date(from: text) { return Timestamp(date) }
+        switch Timestamp.parseRFC3339(text) {
+        case .success(let time): return time
+        case .failure(let error):
+            throw Self.invalid(
+                name, "must be an RFC 3339 date like 2026-11-01 or time like 2026-11-01T09:30:00Z: \(error)")
         }
-        throw Self.invalid(name, "must be a date like 2026-11-01 or a time like 2026-11-01T09:30:00Z")
     }
 
     /// The list filters named in `allowed`, checked against the domain's vocabulary and the reference data.

@@ -10,11 +10,7 @@ enum RequestBody {
     static func json(
         _ request: Request, context: ConcordRequestContext
     ) async throws -> (bytes: [UInt8], value: JSONValue) {
-        if let type = request.headers[.contentType], !type.lowercased().hasPrefix("application/json") {
-            throw Problem(
-                status: .unsupportedMediaType, title: "Unsupported media type",
-                detail: "send the body as application/json, not \(type)")
-        }
+        try Self.requireJSON(request.headers[.contentType])
         let buffer: ByteBuffer
         do {
             buffer = try await request.body.collect(upTo: Self.limit)
@@ -28,6 +24,22 @@ enum RequestBody {
             return (bytes, try JSONParser.parse(bytes))
         } catch {
             throw Problem(status: .badRequest, title: "Malformed JSON", detail: error.description, field: "")
+        }
+    }
+
+    /// Every command takes a JSON body (`{}` when it has no members), so a missing Content-Type is refused as
+    /// surely as another type: the server never guesses what a body is.
+    static func requireJSON(_ contentType: String?) throws {
+        guard let contentType else {
+            throw Problem(
+                status: .unsupportedMediaType, title: "Unsupported media type",
+                detail: "send the body with Content-Type: application/json", field: "Content-Type")
+        }
+        guard MediaType(contentType)?.isJSON == true else {
+            throw Problem(
+                status: .unsupportedMediaType, title: "Unsupported media type",
+                detail: "Content-Type must be application/json or a +json type (UTF-8), not \(contentType)",
+                field: "Content-Type")
         }
     }
 

@@ -1,5 +1,6 @@
 import ConcordCore
 import ConcordStore
+import CoreMetrics
 import Hummingbird
 import Synchronization
 
@@ -61,18 +62,23 @@ struct TrackingController: Sendable {
 final class RateLimiter: Sendable {
     let capacity: Int
     private let windows = Mutex<[String: (minute: Int64, count: Int)]>([:])
+    /// Lookups refused with 429 (`concord_tracking_rate_limited_total`).
+    private let refusals: CoreMetrics.Counter
 
-    init(capacity: Int) {
+    init(capacity: Int, metrics: any MetricsFactory = MetricsSystem.factory) {
         self.capacity = capacity
+        self.refusals = CoreMetrics.Counter(label: "concord_tracking_rate_limited_total", factory: metrics)
     }
 
     func allow(_ client: String, now: Timestamp = .now()) -> Bool {
         let minute = now.microsecondsSinceEpoch / 60_000_000
-        return self.windows.withLock { windows in
+        let allowed = self.windows.withLock { windows in
             if windows.count > 100_000 { windows = windows.filter { $0.value.minute == minute } }
             let earlier = windows[client].flatMap { $0.minute == minute ? $0.count : nil } ?? 0
             windows[client] = (minute, earlier + 1)
             return earlier + 1 <= self.capacity
         }
+        if !allowed { self.refusals.increment() }
+        return allowed
     }
 }

@@ -1,5 +1,6 @@
 import ConcordCore
 import ConcordStore
+import CoreMetrics
 import Crypto
 import Logging
 import PostgresNIO
@@ -16,8 +17,14 @@ public struct OverdueEscalator: Sendable {
     let clock: WallClock
     let logger: Logger
     var tables = CaseTables.live
+    /// Complaints this process escalated as overdue (`concord_overdue_escalations_total`).
+    let escalations: CoreMetrics.Counter
 
-    public init(client: PostgresClient, store: EventStore, clock: WallClock, logger: Logger) {
+    public init(
+        client: PostgresClient, store: EventStore, clock: WallClock, logger: Logger,
+        metrics: any MetricsFactory = MetricsSystem.factory
+    ) {
+        self.escalations = CoreMetrics.Counter(label: "concord_overdue_escalations_total", factory: metrics)
         self.client = client
         self.store = store
         self.clock = clock
@@ -62,6 +69,7 @@ public struct OverdueEscalator: Sendable {
                 events: [event.eventData(metadata: EventMetadata(actor: "concord:service-levels", role: "system"))],
                 idempotencyKey: key, requestDigest: Array(SHA256.hash(data: Array(key.utf8))))
             if !result.replayed {
+                self.escalations.increment()
                 self.logger.info("complaint escalated as overdue", metadata: ["complaint": "\(id)"])
             }
             return !result.replayed

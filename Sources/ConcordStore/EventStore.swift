@@ -1,4 +1,5 @@
 import ConcordCore
+import CoreMetrics
 import Crypto
 import Foundation
 import Logging
@@ -44,14 +45,19 @@ public final class EventStore: Service, Sendable {
     let logger: Logger
     let queue: AppendQueue
     let wakeup = Wakeup()
-    /// Batches and events committed by this process's writer.
-    public let statistics = AppendStatistics()
+    /// Batches and events committed by this process's writer, also reported through swift-metrics.
+    public let statistics: AppendStatistics
     /// How long a follower waits for a notification before it polls anyway.
     public let pollInterval: Duration
 
+    /// `metrics` receives the writer's figures (batches, batch sizes, commit latency); by default the process-wide
+    /// swift-metrics backend.
     public init(
-        client: PostgresClient, logger: Logger, pollInterval: Duration = .seconds(1), maximumEventsPerBatch: Int = 2_000
+        client: PostgresClient, logger: Logger, pollInterval: Duration = .seconds(1),
+        maximumEventsPerBatch: Int = 2_000,
+        metrics: any MetricsFactory = MetricsSystem.factory
     ) {
+        self.statistics = AppendStatistics(factory: metrics)
         self.client = client
         self.logger = logger
         self.pollInterval = pollInterval
@@ -144,6 +150,7 @@ public final class EventStore: Service, Sendable {
 
     private func commit(_ batch: [AppendRequest], on connection: PostgresConnection, memory: inout WriterMemory) async {
         do {
+            let start = ContinuousClock.now
             let outcomes = try await BatchWriter(requests: batch, logger: self.logger).write(
                 on: connection, memory: &memory)
             self.statistics.record(
@@ -151,11 +158,12 @@ public final class EventStore: Service, Sendable {
                 events: outcomes.reduce(0) { total, outcome in
                     guard case .success(let result) = outcome, !result.replayed else { return total }
                     return total + Int(result.lastPosition - result.firstPosition + 1)
-                })
+                }, duration: ContinuousClock.now - start)
             self.wakeup.signal()
             for (request, outcome) in zip(batch, outcomes) { request.reply.resume(with: outcome) }
         } catch {
             memory = WriterMemory()
+            self.statistics.recordFailure()
             guard batch.count > 1, !connection.isClosed else {
                 for request in batch { request.reply.resume(throwing: Self.unwrap(error)) }
                 return

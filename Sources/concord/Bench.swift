@@ -42,7 +42,7 @@ struct AppendBench: AsyncParsableCommand {
         try await failing {
             var maintenance = bootstrap.settings.owner
             maintenance.database = "postgres"
-            try await PostgresClient.withRunning(maintenance, logger: logger) { client in
+            _ = try await PostgresClient.withRunning(maintenance, logger: logger) { client in
                 try await client.execute("DROP DATABASE IF EXISTS \(unescaped: database) WITH (FORCE)", logger: logger)
             }
             try await bootstrap.createDatabaseIfMissing(database, logger: logger)

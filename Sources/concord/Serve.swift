@@ -5,6 +5,7 @@ import ConcordProjections
 import ConcordStore
 import Foundation
 import Hummingbird
+import CoreMetrics
 import Logging
 import PostgresNIO
 
@@ -31,7 +32,10 @@ struct Serve: AsyncParsableCommand {
         let migrator = Migrator(migrations: try Migration.bundled(), logger: logger)
         try await failing { _ = try await bootstrap.migrate(logger: logger) }
         let client = PostgresClient(configuration: bootstrap.settings.service, backgroundLogger: logger)
-        let store = EventStore(client: client, logger: logger)
+        // One registry for the process: `/metrics` renders it, and it backs swift-metrics for every library too.
+        let metrics = ConcordMetrics()
+        MetricsSystem.bootstrap(metrics.factory)
+        let store = EventStore(client: client, logger: logger, metrics: metrics.factory)
         let vault = PersonalDataVault(client: client, master: master, logger: logger)
         try await failing {
             try await PostgresClient.withRunning(bootstrap.settings.service, logger: logger) { probeClient in
@@ -41,7 +45,8 @@ struct Serve: AsyncParsableCommand {
         let app = buildApplication(
             AppContext(
                 client: client, store: store, migrator: migrator, tokens: TokenStore(client: client, logger: logger),
-                reference: ReferenceFollower(store: store, logger: logger), vault: vault, checkpoints: checkpoints),
+                reference: ReferenceFollower(store: store, logger: logger), vault: vault, checkpoints: checkpoints,
+                metrics: metrics),
             host: self.host, port: self.port,
             logger: logger)
         try await app.runService()

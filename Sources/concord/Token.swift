@@ -30,12 +30,24 @@ struct Token: AsyncParsableCommand {
         func run() async throws {
             let (role, scope, label) = (self.role, self.scope, self.label)
             try await failing { try TokenStore.checkScope(scope, for: role) }
-            let (principal, secret) = try await withOwnerTokenStore { store in
-                try await store.create(role: role, scope: scope, label: label, focalPoint: focalPoint)
+            let (principal, secret) = try await withOwnerTokenStore { store, client in
+                if let scope { try await Self.checkDefined(scope, for: role, client: client) }
+                return try await store.create(role: role, scope: scope, label: label, focalPoint: focalPoint)
             }
             print("created token \(principal.tokenID.uuidString.lowercased()) (\(describe(principal)))")
             print(secret)
             print("the secret above will not be shown again: store it now")
+        }
+
+        /// Refuses a scope the reference data in the log does not define for the role.
+        static func checkDefined(_ scope: String, for role: Role, client: PostgresClient) async throws {
+            let logger = makeLogger("concord")
+            let reference = ReferenceData()
+            try await reference.load(from: EventStore(client: client, logger: logger))
+            if let problem = reference.catalog.scopeProblem(scope, for: role) {
+                throw ValidationFailure(
+                    message: "\(problem): import it first (concord reference import FILE) or check the code")
+            }
         }
     }
 
@@ -50,7 +62,7 @@ struct Token: AsyncParsableCommand {
             guard let id = UUID(uuidString: self.id) else {
                 throw ValidationFailure(message: "\(self.id) is not a token id; `concord token list` shows them")
             }
-            let revoked = try await withOwnerTokenStore { store in try await store.revoke(id) }
+            let revoked = try await withOwnerTokenStore { store, _ in try await store.revoke(id) }
             guard revoked else {
                 throw ValidationFailure(
                     message: "no active token \(self.id): it does not exist or is already revoked")
@@ -64,7 +76,7 @@ struct Token: AsyncParsableCommand {
             abstract: "List every token: id, role, scope, label, created, revoked (never secrets or hashes).")
 
         func run() async throws {
-            let tokens = try await withOwnerTokenStore { store in try await store.list() }
+            let tokens = try await withOwnerTokenStore { store, _ in try await store.list() }
             let rows = tokens.map { token in
                 [
                     token.principal.tokenID.uuidString.lowercased(), token.principal.role.rawValue,
@@ -79,14 +91,16 @@ struct Token: AsyncParsableCommand {
 
 /// Runs `body` with a token store connected as the owner (only the owner may create and revoke tokens), on a
 /// migrated database; errors become one-line messages and exit status 1.
-private func withOwnerTokenStore<T: Sendable>(_ body: @Sendable (TokenStore) async throws -> T) async throws -> T {
+private func withOwnerTokenStore<T: Sendable>(
+    _ body: @Sendable (TokenStore, PostgresClient) async throws -> T
+) async throws -> T {
     let logger = makeLogger("concord")
     let bootstrap = try await failing { try await DatabaseBootstrap.prepare(logger: logger) }
     defer { bootstrap.stopClusterIfStarted() }
     return try await failing {
         _ = try await bootstrap.migrate(logger: logger)
         return try await PostgresClient.withRunning(bootstrap.settings.owner, logger: logger) { client in
-            try await body(TokenStore(client: client, logger: logger))
+            try await body(TokenStore(client: client, logger: logger), client)
         }
     }
 }

@@ -163,7 +163,7 @@ public func runProcess(
     process.arguments = arguments
     process.environment = environment
     let output = FileManager.default.temporaryDirectory.appendingPathComponent("concord-child-\(UUID().uuidString).out")
-    FileManager.default.createFile(atPath: output.path, contents: nil)
+    _ = FileManager.default.createFile(atPath: output.path, contents: nil)
     let handle = try FileHandle(forWritingTo: output)
     defer { try? FileManager.default.removeItem(at: output) }
     process.standardOutput = handle

@@ -3,7 +3,8 @@ import Foundation
 /// The shape shared by the complaint, appeal and referral streams: `decide` turns a command and the current state
 /// into events or a refusal, `evolve` folds one event into the state. Both are pure: no clock, no I/O; the time of
 /// an action comes in the command and is recorded in its event. A nil state means the stream has no events yet.
-public protocol StateMachine {
+/// `SendableMetatype`: the HTTP layer's route closures capture the machine's type, so it must cross isolation.
+public protocol StateMachine: SendableMetatype {
     associatedtype State: Sendable & Equatable
     associatedtype Command: Sendable & Equatable
     associatedtype Event: DomainEvent
