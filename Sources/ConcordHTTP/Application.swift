@@ -52,6 +52,25 @@ public struct AppContext: Sendable {
 public func buildApplication(
     _ context: AppContext, host: String = "127.0.0.1", port: Int = 8080, logger: Logger
 ) -> some ApplicationProtocol {
+    let router = buildRouter(context, logger: logger)
+    var services: [any Service] = [context.client, context.store, context.reference]
+    if context.runsProjections {
+        let escalator = OverdueEscalator(
+            client: context.client, store: context.store, clock: context.clock, logger: logger)
+        services.append(
+            ProjectionRunner(
+                client: context.client, store: context.store, escalator: escalator, logger: logger,
+                leaseRetry: context.projectionLeaseRetry, checkpoints: context.checkpoints))
+    }
+    return Application(
+        router: router,
+        configuration: .init(address: .hostname(host, port: port), serverName: "concord"),
+        services: services,
+        logger: logger)
+}
+
+/// The router with every route and middleware of the service (its `routes` are what the API documents).
+public func buildRouter(_ context: AppContext, logger: Logger) -> Router<ConcordRequestContext> {
     let router = Router(context: ConcordRequestContext.self)
     let queries = ProjectionQueries(client: context.client, logger: logger)
     router.add(middleware: RequestLogMiddleware())
@@ -82,20 +101,7 @@ public func buildApplication(
     .addRoutes(to: router)
     TrackingController(store: context.store, limiter: RateLimiter(capacity: context.trackingLimit)).addRoutes(
         to: router)
-    var services: [any Service] = [context.client, context.store, context.reference]
-    if context.runsProjections {
-        let escalator = OverdueEscalator(
-            client: context.client, store: context.store, clock: context.clock, logger: logger)
-        services.append(
-            ProjectionRunner(
-                client: context.client, store: context.store, escalator: escalator, logger: logger,
-                leaseRetry: context.projectionLeaseRetry, checkpoints: context.checkpoints))
-    }
-    return Application(
-        router: router,
-        configuration: .init(address: .hostname(host, port: port), serverName: "concord"),
-        services: services,
-        logger: logger)
+    return router
 }
 
 /// `/healthz`: the process is up. `/readyz`: the database answers and every migration is applied unchanged; its
