@@ -68,7 +68,7 @@ import Testing
                 ("/v1/offices/OFF-001/cases", tokens.office, .ok),
                 ("/v1/loops", coordinator, .ok), ("/v1/loops", tokens.auditor, .ok),
                 ("/v1/areas/P-01/escalations", coordinator, .ok), ("/v1/track/C-0000-000", nil, .badRequest),
-                ("/v1/complaints/C-XXXX-XXX", tokens.office, .badRequest),
+                ("/v1/complaints/C-XXXX-XXX", tokens.office, .notFound),
             ] {
                 let answer = try await client.send(.get, uri, token: token)
                 #expect(answer.status == expected, "\(uri): \(answer.text)")
