@@ -8,27 +8,50 @@ import Testing
 
 /// `concord serve` and `concord audit` as operators run them: real processes, signals, exit statuses.
 @Suite(.timeLimit(.minutes(3))) struct ServeProcessTests {
-    /// SIGTERM stops the server taking connections, but a request already in flight (its body half sent) is
-    /// answered and committed before the process exits 0.
+    /// SIGTERM stops the server taking connections, but a request already in flight is answered and committed
+    /// before the process exits 0. The request is held in flight by a lock on the log (its append waits on it),
+    /// so that it is known to be inside the service when the signal comes.
     @Test func sigtermDrainsARequestInFlight() async throws {
         let settings = try await TestDatabases.shared.freshDatabase()
         try await prepareForServing(settings)
         let office = try await Tokens.create(settings, role: .office, scope: "OFF-001")
         let serve = try ServeProcess(environment: ServeProcess.environment(settings))
         try await serve.waitUntilListening()
+        let logger = TestDatabases.logger
+        let lockTaken = AsyncStream<Void>.makeStream()
+        let release = AsyncStream<Void>.makeStream()
+        let holder = Task {
+            try await PostgresClient.withRunning(settings.owner, logger: logger) { owner in
+                try await owner.withTransaction(logger: logger) { connection in
+                    try await connection.query("LOCK TABLE events IN EXCLUSIVE MODE", logger: logger)
+                    lockTaken.continuation.yield()
+                    for await _ in release.stream { break }
+                }
+            }
+        }
+        for await _ in lockTaken.stream { break }
         let body = Body.complaint
-        let split = body.utf8.count / 2
         let connection = try RawConnection(port: serve.port)
         defer { connection.close() }
         try connection.send(
             "POST /v1/complaints HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(office)\r\n"
                 + "Content-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n"
-                + String(decoding: Array(body.utf8)[..<split], as: UTF8.self))
+                + body)
+        try await PostgresClient.withRunning(settings.owner, logger: logger) { owner in
+            try await waitFor("the request's append to wait on the lock", every: .milliseconds(20)) {
+                let rows = try await owner.query(
+                    "SELECT count(*) FROM pg_locks WHERE relation = 'events'::regclass AND NOT granted",
+                    logger: logger)
+                for try await count in rows.decode(Int64.self) { return count > 0 }
+                return false
+            }
+        }
         serve.signal(SIGTERM)
         // Shutting down: no new connection is taken...
         try await serve.waitUntilNotListening()
         // ...but the request in flight is still answered, and what it answered is in the log.
-        try connection.send(String(decoding: Array(body.utf8)[split...], as: UTF8.self))
+        release.continuation.yield()
+        try await holder.value
         let answer = await connection.answer()
         #expect(answer.hasPrefix("HTTP/1.1 201"), "\(answer.prefix(300))\n\(serve.output)")
         #expect(await serve.exitStatus() == 0, "\(serve.output)")
@@ -80,8 +103,14 @@ import Testing
             serves.append(try ServeProcess(environment: environment))
         }
         for serve in serves { try await serve.waitUntilListening() }
+        let output = { serves.map(\.output).joined(separator: "\n---\n") }
         // The first checkpoint comes when the lease is taken, before anything else is appended.
-        try await waitUntil(settings) { try await Self.checkpoints(settings).count >= 1 }
+        do {
+            try await Self.waitForCheckpoint(settings, atLeast: 1)
+        } catch {
+            Issue.record("\(error): \(output())")
+            throw error
+        }
         let first = try #require(try await Self.checkpoints(settings).first)
         #expect(first.position == (try await Self.positionBefore(first, settings)), "signed the head when taken")
         // While the log moves, one more per interval.
@@ -95,7 +124,12 @@ import Testing
                     ])
             }
             let head = try await logHead(settings)
-            try await waitUntil(settings) { try await Self.checkpoints(settings).contains { $0.position >= head } }
+            do {
+                try await Self.waitForCheckpoint(settings, atLeast: head)
+            } catch {
+                Issue.record("\(error): \(output())")
+                throw error
+            }
         }
         for serve in serves { serve.signal(SIGTERM) }
         for serve in serves { #expect(await serve.exitStatus() == 0, "\(serve.output)") }
@@ -228,6 +262,21 @@ import Testing
                 logger: TestDatabases.logger)
             for try await live in rows.decode(Bool.self) { return live }
             return nil
+        }
+    }
+
+    /// Waits until the log holds a checkpoint of `position` or later.
+    static func waitForCheckpoint(_ settings: DatabaseSettings, atLeast position: Int64) async throws {
+        try await PostgresClient.withRunning(settings.owner, logger: TestDatabases.logger) { client in
+            try await waitFor("a checkpoint of position \(position)", every: .milliseconds(50)) {
+                let rows = try await client.query(
+                    """
+                    SELECT count(*) FROM events
+                    WHERE stream_type = 'checkpoint' AND (payload ->> 'position')::bigint >= \(position)
+                    """, logger: TestDatabases.logger)
+                for try await count in rows.decode(Int64.self) { return count > 0 }
+                return false
+            }
         }
     }
 
