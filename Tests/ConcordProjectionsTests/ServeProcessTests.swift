@@ -100,6 +100,7 @@ import Testing
             var environment = ServeProcess.environment(settings)
             environment["CONCORD_CHECKPOINT_KEY"] = file.path
             environment["CONCORD_CHECKPOINT_INTERVAL"] = "1"
+            environment["LOG_LEVEL"] = "info"
             serves.append(try ServeProcess(environment: environment))
         }
         for serve in serves { try await serve.waitUntilListening() }
@@ -115,19 +116,21 @@ import Testing
         #expect(first.position == (try await Self.positionBefore(first, settings)), "signed the head when taken")
         // While the log moves, one more per interval.
         for round in 0..<2 {
-            try await withStore(settings: settings) { store in
-                _ = try await store.append(
+            // The position of the event appended: the head may already be a checkpoint of it when read later.
+            let head = try await withStore(settings: settings) { store in
+                try await store.append(
                     to: StreamName(type: "complaint", id: "C-MOVE-\(round)"), expectedVersion: .noStream,
                     events: [
                         Complaint.Event.lodged(Cases.lodgement(programme: "CCT", at: Day.at(Double(round))))
                             .eventData(metadata: EventMetadata(actor: "test", role: "admin"))
-                    ])
+                    ]
+                ).lastPosition
             }
-            let head = try await logHead(settings)
             do {
                 try await Self.waitForCheckpoint(settings, atLeast: head)
             } catch {
-                Issue.record("\(error): \(output())")
+                let stored = try await Self.checkpoints(settings).map(\.position)
+                Issue.record("\(error); head \(head), checkpoints at \(stored): \(output().suffix(6_000))")
                 throw error
             }
         }
