@@ -15,8 +15,10 @@ serve: postgres release
 	fi; \
 	exec $(CONCORD_RELEASE) serve
 
-# Builds every target first (the multi-process tests run the `concord` executable), then runs the suite.
+# Builds every target first (the multi-process tests run the `concord` executable), then runs the suite. The tests
+# run the Python of the docs (the operators' opener needs the `cryptography` package).
 test: postgres
+	@python3 -c 'import cryptography' 2>/dev/null || python3 -m pip install --quiet cryptography
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 

@@ -92,11 +92,15 @@ let package = Package(
         // Test helpers shared by the integration suites: a migrated template database, one fresh copy per test.
         .target(
             name: "ConcordTestSupport",
-            dependencies: ["ConcordStore", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: [
+                "ConcordStore", "ConcordHTTP", "ConcordWorkload", .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
             path: "Tests/ConcordTestSupport"
         ),
         .testTarget(
-            name: "ConcordCoreTests", dependencies: ["ConcordCore", .product(name: "Crypto", package: "swift-crypto")]),
+            name: "ConcordCoreTests",
+            dependencies: ["ConcordCore", "ConcordTestSupport", .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "ConcordStoreTests", dependencies: ["ConcordStore", "ConcordTestSupport"]),
         .testTarget(
             name: "ConcordProjectionsTests",

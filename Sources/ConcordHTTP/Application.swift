@@ -57,6 +57,34 @@ public func buildApplication(
     _ context: AppContext, host: String = "127.0.0.1", port: Int = 8080, logger: Logger,
     onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
 ) -> some ApplicationProtocol {
+    let tokenCache = TokenCache()
+    let router = buildRouter(context, logger: logger, tokenCache: tokenCache)
+    var services: [any Service] = [
+        context.client, context.store, context.reference,
+        TokenRevocations(client: context.client, cache: tokenCache, logger: logger),
+    ]
+    if context.runsProjections {
+        let escalator = OverdueEscalator(
+            client: context.client, store: context.store, clock: context.clock, logger: logger,
+            metrics: context.metrics.factory)
+        services.append(
+            ProjectionRunner(
+                client: context.client, store: context.store, escalator: escalator, logger: logger,
+                leaseRetry: context.projectionLeaseRetry, checkpoints: context.checkpoints))
+    }
+    return Application(
+        router: router,
+        configuration: .init(address: .hostname(host, port: port), serverName: "concord"),
+        services: services,
+        onServerRunning: onServerRunning,
+        logger: logger)
+}
+
+/// The router with every route and middleware of the service (its `routes` are what the API documents). Tokens
+/// are cached in `tokenCache`, trusted while a `TokenRevocations` service listens for their revocations.
+public func buildRouter(
+    _ context: AppContext, logger: Logger, tokenCache: TokenCache = TokenCache()
+) -> Router<ConcordRequestContext> {
     // HEAD is answered wherever GET is, from the GET handler, without its body.
     let router = Router(context: ConcordRequestContext.self, options: [.autoGenerateHeadEndpoints])
     let queries = ProjectionQueries(client: context.client, logger: logger)
@@ -65,7 +93,6 @@ public func buildApplication(
     router.add(middleware: ResponseHeadersMiddleware())
     router.add(middleware: ErrorMiddleware())
     // Tokens are cached while their revocations are listened for (one round trip less per request).
-    let tokenCache = TokenCache()
     router.add(middleware: AuthenticationMiddleware(tokens: context.tokens.caching(in: tokenCache)))
     HealthController(context: context, queries: queries).addRoutes(to: router)
     MetricsController(metrics: context.metrics, queries: queries).addRoutes(to: router)
@@ -92,25 +119,7 @@ public func buildApplication(
     let limiter = RateLimiter(capacity: context.trackingLimit, metrics: context.metrics.factory)
     TrackingController(store: context.store, limiter: limiter).addRoutes(to: router)
     router.answerOtherMethodsWith405()
-    var services: [any Service] = [
-        context.client, context.store, context.reference,
-        TokenRevocations(client: context.client, cache: tokenCache, logger: logger),
-    ]
-    if context.runsProjections {
-        let escalator = OverdueEscalator(
-            client: context.client, store: context.store, clock: context.clock, logger: logger,
-            metrics: context.metrics.factory)
-        services.append(
-            ProjectionRunner(
-                client: context.client, store: context.store, escalator: escalator, logger: logger,
-                leaseRetry: context.projectionLeaseRetry, checkpoints: context.checkpoints))
-    }
-    return Application(
-        router: router,
-        configuration: .init(address: .hostname(host, port: port), serverName: "concord"),
-        services: services,
-        onServerRunning: onServerRunning,
-        logger: logger)
+    return router
 }
 
 /// `/healthz`: the process is up. `/readyz`: the database answers and every migration is applied unchanged; its

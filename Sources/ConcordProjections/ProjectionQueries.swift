@@ -12,7 +12,8 @@ public struct CaseScope: Sendable, Hashable {
     public var party: String?
     /// Only cases lodged or sent by this office (or programme, for a referral's source).
     public var office: String?
-    /// Only complaints and appeals now in, or lodged in, this area's subtree (coordinators do not read referrals).
+    /// Only complaints and appeals now in this area's subtree (coordinators do not read referrals; they still read a
+    /// case escalated out of their area by its id, but it leaves their lists).
     public var area: String?
     /// Whether sensitive complaints may be listed.
     public var sensitive: Bool
@@ -267,7 +268,8 @@ struct WhereBuilder {
         self.condition("c.office = ", scope.office)
         if let area = scope.area {
             self.add(" AND c.kind <> 'referral' AND EXISTS (SELECT FROM \(self.tables.sql).area_ancestors a")
-            self.add(" WHERE a.area IN (c.area, c.lodging_area) AND a.ancestor = ")
+            // Lists go by the current area (docs/api.md): an escalated complaint leaves the lodging area's lists.
+            self.add(" WHERE a.area = c.area AND a.ancestor = ")
             self.bind(area)
             self.add(")")
         }

@@ -39,6 +39,11 @@ final class AppendQueue: Sendable {
         return accepted
     }
 
+    /// How many appends wait for the writer (not counting the batch it is writing).
+    var count: Int { self.state.withLock { $0.pending.count } }
+
+    var isClosed: Bool { self.state.withLock { $0.closed } }
+
     /// Stops taking appends; those already queued are still written.
     func close() {
         let writer = self.state.withLock { state in

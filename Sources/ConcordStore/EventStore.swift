@@ -109,6 +109,12 @@ public final class EventStore: Service, Sendable {
         return Array(SHA256.hash(data: CanonicalJSON.encode(value)))
     }
 
+    /// How many appends of this process wait for the writer: what a graceful shutdown still commits.
+    public var pendingAppends: Int { self.queue.count }
+
+    /// False once a shutdown began: appends are refused with `shuttingDown` from then on.
+    public var acceptsAppends: Bool { !self.queue.isClosed }
+
     // MARK: Service
 
     public func run() async throws {

@@ -22,7 +22,27 @@ import Testing
         #expect(closed.status == .closed && closed.subject == .complaintOutcome(complaintID: "c-0001"))
         #expect(closed.reviewLevel == .province && closed.reviewer == "reviewer-7" && closed.decision == .overturned)
         #expect(closed.anonymous && closed.notifiedAt == Fixture.time(40) && closed.closedAt == Fixture.time(50))
-        #expect(A.replay(events) == closed)
+        // Written out member by member from the lodgement's first state, which only copies the lodgement.
+        var expected = try #require(A.evolve(nil, .lodged(Fixture.appeal())))
+        expected.status = .closed
+        expected.subject = .complaintOutcome(complaintID: "c-0001")
+        expected.programme = "CCT"
+        expected.area = "D-01"
+        expected.office = "OFF-001"
+        expected.anonymous = true
+        expected.contactPreference = .inPerson
+        expected.reviewLevel = .province
+        expected.reviewer = "reviewer-7"
+        expected.decision = .overturned
+        expected.notificationMethod = .inPerson
+        expected.lodgedAt = Fixture.time(0)
+        expected.assignedAt = Fixture.time(20)
+        expected.decidedAt = Fixture.time(30)
+        expected.notifiedAt = Fixture.time(40)
+        expected.closedAt = Fixture.time(50)
+        expected.updatedAt = Fixture.time(50)
+        #expect(closed == expected)
+        #expect(A.replay(try events.map { try $0.roundTripped() }) == expected)
     }
 
     @Test func refusalsNameTheStateAndTheAllowedCommands() throws {

@@ -1,27 +1,16 @@
 import ConcordCore
+import ConcordTestSupport
 import Foundation
 import Testing
-
-/// A small deterministic generator, so property tests repeat exactly and print their seed.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        self.state &+= 0x9E37_79B9_7F4A_7C15
-        var z = self.state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 enum RandomJSON {
     static let alphabet: [Character] = Array("aZ09 \"\\/\n\t\u{1}\u{1F}é—😀{}[],:")
 
-    static func string(_ rng: inout SplitMix64) -> String {
+    static func string(_ rng: inout SeededRandom) -> String {
         String((0..<Int.random(in: 0...8, using: &rng)).map { _ in alphabet.randomElement(using: &rng)! })
     }
 
-    static func value(_ rng: inout SplitMix64, depth: Int = 0) -> JSONValue {
+    static func value(_ rng: inout SeededRandom, depth: Int = 0) -> JSONValue {
         switch Int.random(in: 0...(depth > 3 ? 3 : 5), using: &rng) {
         case 0: return .null
         case 1: return .bool(Bool.random(using: &rng))
@@ -51,7 +40,7 @@ enum RandomJSON {
     }
 
     @Test func parseAndEncodeRoundTripOnRandomValues() throws {
-        var rng = SplitMix64(state: 20_261_125)
+        var rng = SeededRandom(seed: 20_261_125)
         for _ in 0..<2_000 {
             let value = RandomJSON.value(&rng)
             let bytes = CanonicalJSON.encode(value)
@@ -62,7 +51,7 @@ enum RandomJSON {
     }
 
     @Test func agreesWithFoundationOnRandomValues() throws {
-        var rng = SplitMix64(state: 7)
+        var rng = SeededRandom(seed: 7)
         for _ in 0..<500 {
             let value = RandomJSON.value(&rng)
             let viaFoundation = try JSONDecoder().decode(JSONValue.self, from: Data(CanonicalJSON.encode(value)))
@@ -92,7 +81,7 @@ enum RandomJSON {
     }
 
     @Test func roundTripsRandomInstants() {
-        var rng = SplitMix64(state: 42)
+        var rng = SeededRandom(seed: 42)
         for _ in 0..<5_000 {
             let micros = Int64.random(in: -2_000_000_000_000_000...4_000_000_000_000_000, using: &rng)
             let timestamp = Timestamp(microsecondsSinceEpoch: micros)

@@ -171,11 +171,8 @@ import Testing
             #expect(Self.problems(Complaint.self, .acknowledge, body) == ["the body must be a JSON object"])
             #expect(Self.problems(Referral.self, .create, body) == ["the body must be a JSON object"])
         }
-        do {
-            _ = try Appeal.command(.close, body: [], at: Self.at)
-        } catch {
-            #expect(error.field == "" && error.reason == "the body must be a JSON object")
-        }
+        let error = #expect(throws: CommandRequestError.self) { try Appeal.command(.close, body: [], at: Self.at) }
+        #expect(error?.field == "" && error?.reason == "the body must be a JSON object")
     }
 
     @Test func anEmptyLodgementNamesEveryMissingMember() {

@@ -68,3 +68,49 @@ extension DomainEvent {
         return try Self.decode(type: data.type, schemaVersion: data.schemaVersion, payload: parsed)
     }
 }
+
+/// The state tables of docs/events.md, copied by hand: what each status allows. The machines' own
+/// `allowedCommands` is what is under test, so it must not be its own oracle.
+enum StateTable {
+    static let rows: [String: [String: [String]]] = [
+        "complaint": [
+            "none": ["lodge"],
+            "lodged": ["acknowledge", "escalate", "add_note", "withdraw", "reject_out_of_scope"],
+            "acknowledged": ["assign", "escalate", "add_note", "withdraw", "reject_out_of_scope"],
+            "assigned": [
+                "transfer", "escalate", "add_note", "record_finding", "resolve", "withdraw", "reject_out_of_scope",
+            ],
+            "resolved": ["escalate", "add_note", "notify_complainant", "reopen"],
+            "complainant_notified": ["add_note", "close", "reopen"],
+            "closed": ["add_note", "reopen"],
+            "withdrawn": [],
+            "rejected_out_of_scope": [],
+        ],
+        "appeal": [
+            "none": ["lodge"],
+            "lodged": ["assign"],
+            "assigned": ["assign", "decide"],
+            "decided": ["notify_appellant"],
+            "appellant_notified": ["close"],
+            "closed": [],
+        ],
+        "referral": [
+            "none": ["create"],
+            "created": ["acknowledge", "cancel"],
+            "acknowledged": ["accept", "decline", "cancel"],
+            "accepted": ["start_service", "complete", "cancel"],
+            "declined": ["redirect", "cancel"],
+            "redirected": [],
+            "in_service": ["complete", "cancel"],
+            "completed": ["post_feedback"],
+            "feedback_posted": ["acknowledge_feedback"],
+            "loop_closed": [],
+            "cancelled": [],
+        ],
+    ]
+
+    /// The documented row of `state`; nil for a status the table does not have.
+    static func allowed<M: StateMachine>(_ machine: M.Type, in state: M.State?) -> [String]? {
+        Self.rows[M.streamType]?[M.stateName(state)]
+    }
+}

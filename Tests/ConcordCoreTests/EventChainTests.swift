@@ -1,4 +1,5 @@
 import ConcordCore
+import ConcordTestSupport
 import Foundation
 import Testing
 
@@ -42,7 +43,7 @@ enum TestVector {
     }
 
     @Test func fieldByFieldEncodingAgreesWithTheGenericEncoder() throws {
-        var rng = SplitMix64(state: 99)
+        var rng = SeededRandom(seed: 99)
         for index in 0..<500 {
             let event = RecordedEvent(
                 position: Int64(index), stream: StreamName(type: RandomJSON.string(&rng), id: RandomJSON.string(&rng)),

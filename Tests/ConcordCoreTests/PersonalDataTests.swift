@@ -1,4 +1,5 @@
 import ConcordCore
+import ConcordTestSupport
 import Crypto
 import Foundation
 import Testing
@@ -62,12 +63,15 @@ import Testing
         for withheld in [
             try PersonalData.seal(self.details, subject: "C-1", key: self.key), PersonalData.erased(subject: "C-1"),
         ] {
-            guard case .object(var payload) = lodged.payload else { return }
+            var payload = try #require(lodged.payload.objectMembers)
             payload["complainant"] = withheld
             let decoded = try Complaint.Event.decode(
                 type: "ComplaintLodged", schemaVersion: 1, payload: .object(payload))
             #expect(decoded.payload == .object(payload))
-            guard case .lodged(let lodgement) = decoded else { return }
+            guard case .lodged(let lodgement) = decoded else {
+                Issue.record("decoded as \(decoded), not a lodgement")
+                continue
+            }
             #expect(lodgement.complainant == .identified(.withheld(withheld)))
             // An appeal opened from such a complaint carries the withheld form as is.
             var appeal = Fixture.appeal()
@@ -75,7 +79,7 @@ import Testing
             appeal.contactPreference = .sms
             #expect(Appeal.rejection(.lodge(appeal), in: nil) == nil)
         }
-        guard case .object(var payload) = Referral.Event.created(Fixture.referral()).payload else { return }
+        var payload = try #require(Referral.Event.created(Fixture.referral()).payload.objectMembers)
         payload["person"] = ["subject": "R-1", "sealed": "not base64!"]
         #expect {
             try Referral.Event.decode(type: "ReferralCreated", schemaVersion: 1, payload: .object(payload))

@@ -1,4 +1,5 @@
 import ConcordCore
+import ConcordTestSupport
 
 /// One accepted command of a random walk: the command, what it produced and the state after it.
 struct Step<M: StateMachine> {
@@ -11,7 +12,7 @@ struct Step<M: StateMachine> {
 enum RandomWalk<M: StateMachine> {
     /// The accepted steps of `walks` walks of up to 30 commands each, mostly commands the state allows.
     static func steps(seed: UInt64, walks: Int, command: Exercise<M>.Generate) -> [Step<M>] {
-        var rng = SplitMix64(state: seed)
+        var rng = SeededRandom(seed: seed)
         var steps: [Step<M>] = []
         for _ in 0..<walks {
             var state: M.State? = nil

@@ -27,7 +27,32 @@ import Testing
         #expect(closed.urgency == .priority && closed.serviceOutcome == .delivered && closed.feedback == Self.feedback)
         #expect(closed.createdAt == Fixture.time(0) && closed.loopClosedAt == Fixture.time(6))
         #expect(R.allowedCommands(in: closed).isEmpty)
-        #expect(R.replay(events) == closed)
+        // Written out member by member from the request's first state, which only copies the request.
+        var expected = try #require(R.evolve(nil, .created(Fixture.referral())))
+        expected.status = .loopClosed
+        expected.source = "CCT"
+        expected.receiver = "HEALTH"
+        expected.urgency = .priority
+        expected.referralType = "health"
+        expected.redirectedFrom = nil
+        expected.redirectedTo = nil
+        expected.redirectedToReceiver = nil
+        expected.declineReason = nil
+        expected.serviceOutcome = .delivered
+        expected.feedback = Self.feedback
+        expected.createdAt = Fixture.time(0)
+        expected.acknowledgedAt = Fixture.time(1)
+        expected.acceptedAt = Fixture.time(2)
+        expected.declinedAt = nil
+        expected.redirectedAt = nil
+        expected.serviceStartedAt = Fixture.time(3)
+        expected.completedAt = Fixture.time(4)
+        expected.feedbackPostedAt = Fixture.time(5)
+        expected.loopClosedAt = Fixture.time(6)
+        expected.cancelledAt = nil
+        expected.updatedAt = Fixture.time(6)
+        #expect(closed == expected)
+        #expect(R.replay(try events.map { try $0.roundTripped() }) == expected)
     }
 
     @Test func aDeclinedReferralIsRedirected() throws {

@@ -1,11 +1,12 @@
 import ConcordCore
+import ConcordTestSupport
 import Testing
 
 @Suite struct TrackingCodeTests {
     static let alphabet = TrackingCode.alphabet
 
     @Test func generatedCodesHaveTheFormatAndParseBack() {
-        var rng = SplitMix64(state: 7)
+        var rng = SeededRandom(seed: 7)
         for kind in TrackingCode.Kind.allCases {
             let codes = (0..<5_000).map { _ in TrackingCode.generate(kind: kind, using: &rng) }
             let wrong = codes.filter { !Self.isWellFormed($0, kind) || TrackingCode.parse($0.text) != .success($0) }
@@ -23,7 +24,7 @@ import Testing
     }
 
     @Test func parseAcceptsWhatAHurriedClerkTypes() throws {
-        var rng = SplitMix64(state: 11)
+        var rng = SeededRandom(seed: 11)
         let code = TrackingCode.generate(kind: .referral, using: &rng)
         let bare = code.text.filter { $0 != "-" }
         let variants = [
@@ -50,7 +51,7 @@ import Testing
     /// Every single-character substitution, at every position, of many random codes is caught by the check (or,
     /// for the kind letter, by the kind rule).
     @Test func everySubstitutionIsDetected() {
-        var rng = SplitMix64(state: 2026)
+        var rng = SeededRandom(seed: 2026)
         var tried = 0
         var missed: [String] = []
         for _ in 0..<1_000 {
@@ -72,7 +73,7 @@ import Testing
 
     /// Every swap of two neighbouring different characters, and of two characters one apart, is caught.
     @Test func everyTranspositionIsDetected() {
-        var rng = SplitMix64(state: 99)
+        var rng = SeededRandom(seed: 99)
         var (tried, missed) = (0, [String]())
         for _ in 0..<20_000 {
             let kind = TrackingCode.Kind.allCases.randomElement(using: &rng) ?? .complaint
@@ -94,7 +95,7 @@ import Testing
 
     /// A mistyped code is reported as a typo, not as malformed, when the kind letter is intact.
     @Test func aMistypedCodeIsReportedAsATypo() {
-        var rng = SplitMix64(state: 5)
+        var rng = SeededRandom(seed: 5)
         let characters = Self.characters(TrackingCode.generate(kind: .complaint, using: &rng))
         var typed = characters
         typed[4] = typed[4] == "Z" ? "Y" : "Z"

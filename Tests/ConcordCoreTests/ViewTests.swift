@@ -108,8 +108,9 @@ import Testing
         guard tracking["kind"] == .string(M.streamType), tracking["status"] == .string(status),
             (tracking["next_step"]?.stringValue?.count ?? 0) > 10
         else { return "tracking header \(tracking)" }
+        let documented = StateTable.allowed(M.self, in: state).map { JSONValue.array($0.map(JSONValue.string)) }
         guard view["kind"] == .string(M.streamType), view["status"] == .string(status),
-            view["allowed_commands"] == .array(M.allowedCommands(in: state).map { .string($0.rawValue) })
+            view["allowed_commands"] == documented
         else { return "view header \(view)" }
         let times = (view.members.merging(tracking) { first, _ in first }).filter { $0.key.hasSuffix("_at") }
         guard times.values.allSatisfy({ $0.stringValue.flatMap(Timestamp.init(rfc3339:)) != nil }) else {

@@ -9,75 +9,12 @@ import HTTPTypes
 import PostgresNIO
 import Testing
 
-/// Tokens for one test database, created as the owner (the service role may only read them).
-struct Tokens {
-    var office: String
-    var otherOffice: String
-    var programme: String
-    var otherProgramme: String
-    /// A programme that receives referrals: HEALTH.
-    var receiver: String
-    var auditor: String
-    /// A coordinator of province P-01.
-    var coordinator: String
-    var admin: String
-
-    static func make(_ settings: DatabaseSettings) async throws -> Tokens {
-        try await PostgresClient.withRunning(settings.owner, logger: TestDatabases.logger) { client in
-            let store = TokenStore(client: client, logger: TestDatabases.logger)
-            return Tokens(
-                office: try await store.create(role: .office, scope: "OFF-001", label: nil).secret,
-                otherOffice: try await store.create(role: .office, scope: "OFF-002", label: nil).secret,
-                programme: try await store.create(role: .programme, scope: "CCT", label: nil).secret,
-                otherProgramme: try await store.create(role: .programme, scope: "PENSION", label: nil).secret,
-                receiver: try await store.create(role: .programme, scope: "HEALTH", label: nil).secret,
-                auditor: try await store.create(role: .auditor, scope: nil, label: nil).secret,
-                coordinator: try await store.create(role: .coordinator, scope: "P-01", label: nil).secret,
-                admin: try await store.create(role: .admin, scope: nil, label: nil).secret)
-        }
-    }
-}
-
-struct Answer {
-    var status: HTTPResponse.Status
-    var headers: HTTPFields
-    var json: JSONValue
-
-    subscript(key: String) -> JSONValue? { self.json[key] }
-}
-
-extension TestClientProtocol {
-    func send(
-        _ method: HTTPRequest.Method, _ uri: String, token: String?, body: String? = nil,
-        headers extra: HTTPFields = [:]
-    ) async throws -> Answer {
-        var headers = extra
-        if let token { headers[.authorization] = "Bearer \(token)" }
-        if body != nil, headers[.contentType] == nil { headers[.contentType] = "application/json" }
-        return try await self.execute(
-            uri: uri, method: method, headers: headers, body: body.map { ByteBuffer(string: $0) }
-        ) { response in
-            let bytes = Array(buffer: response.body)
-            return Answer(
-                status: response.status, headers: response.headers,
-                json: bytes.isEmpty
-                    ? .null : ((try? JSONParser.parse(bytes)) ?? .string(String(decoding: bytes, as: UTF8.self))))
-        }
-    }
-}
-
-let lodgeBody = """
-    {"channel":"walk_in","programme":"CCT","category":"payment_delay","description":"The March payment is late.",
-     "area":"D-01","office":"OFF-001","anonymous":false,"complainant":{"name":"Amina Diallo","phone":"+221770000000"},
-     "contact_preference":"sms","sensitive":false}
-    """
-
 @Suite struct ComplaintAPITests {
     @Test func aComplaintLivesFromLodgedToClosedOverHTTP() async throws {
         let settings = try await TestDatabases.shared.freshDatabase()
         let tokens = try await Tokens.make(settings)
         try await withApplication(settings: settings) { client in
-            let lodged = try await client.send(.post, "/v1/complaints", token: tokens.office, body: lodgeBody)
+            let lodged = try await client.send(.post, "/v1/complaints", token: tokens.office, body: Body.complaint)
             #expect(lodged.status == .created)
             let id = try #require(lodged["id"]?.stringValue)
             #expect(lodged.headers[.location] == "/v1/complaints/\(id)")
@@ -119,7 +56,7 @@ let lodgeBody = """
         let settings = try await TestDatabases.shared.freshDatabase()
         let tokens = try await Tokens.make(settings)
         try await withApplication(settings: settings) { client in
-            let lodged = try await client.send(.post, "/v1/complaints", token: tokens.office, body: lodgeBody)
+            let lodged = try await client.send(.post, "/v1/complaints", token: tokens.office, body: Body.complaint)
             let id = try #require(lodged["id"]?.stringValue)
             for (token, command, body) in [
                 (tokens.programme, "acknowledge", "{}"), (tokens.programme, "assign", #"{"programme":"CCT"}"#),
@@ -149,7 +86,7 @@ let lodgeBody = """
         let settings = try await TestDatabases.shared.freshDatabase()
         let tokens = try await Tokens.make(settings)
         try await withApplication(settings: settings) { client in
-            let lodged = try await client.send(.post, "/v1/complaints", token: tokens.office, body: lodgeBody)
+            let lodged = try await client.send(.post, "/v1/complaints", token: tokens.office, body: Body.complaint)
             let id = try #require(lodged["id"]?.stringValue)
             let cases: [(String, String?, String, HTTPFields, HTTPResponse.Status)] = [
                 (
@@ -198,16 +135,17 @@ let lodgeBody = """
         let settings = try await TestDatabases.shared.freshDatabase()
         let tokens = try await Tokens.make(settings)
         try await withApplication(settings: settings) { client in
-            let lodged = try await client.send(.post, "/v1/complaints", token: tokens.office, body: lodgeBody)
+            let lodged = try await client.send(.post, "/v1/complaints", token: tokens.office, body: Body.complaint)
             let id = try #require(lodged["id"]?.stringValue)
             #expect(try await client.send(.get, "/v1/complaints/\(id)", token: tokens.otherOffice).status == .notFound)
             #expect(
                 try await client.send(.get, "/v1/complaints/\(id)", token: tokens.otherProgramme).status == .notFound)
             #expect(try await client.send(.get, "/v1/complaints/\(id)", token: tokens.programme).status == .ok)
-            let foreign = try await client.send(.post, "/v1/complaints", token: tokens.otherOffice, body: lodgeBody)
+            let foreign = try await client.send(
+                .post, "/v1/complaints", token: tokens.otherOffice, body: Body.complaint)
             #expect(foreign.status == .unprocessableContent)
             #expect(
-                try await client.send(.post, "/v1/complaints", token: tokens.auditor, body: lodgeBody).status
+                try await client.send(.post, "/v1/complaints", token: tokens.auditor, body: Body.complaint).status
                     == .unprocessableContent)
         }
     }
@@ -218,18 +156,20 @@ let lodgeBody = """
         try await withApplication(settings: settings) { client in
             var key = HTTPFields()
             key.append(HTTPField(name: try #require(HTTPField.Name("Idempotency-Key")), value: "lodge-1"))
-            async let first = client.send(.post, "/v1/complaints", token: tokens.office, body: lodgeBody, headers: key)
-            async let second = client.send(.post, "/v1/complaints", token: tokens.office, body: lodgeBody, headers: key)
+            async let first = client.send(
+                .post, "/v1/complaints", token: tokens.office, body: Body.complaint, headers: key)
+            async let second = client.send(
+                .post, "/v1/complaints", token: tokens.office, body: Body.complaint, headers: key)
             let answers = try await [first, second]
             #expect(answers.map(\.status) == [.created, .created])
             #expect(answers[0]["id"] == answers[1]["id"])
             #expect(answers[0].json == answers[1].json)
             let third = try await client.send(
-                .post, "/v1/complaints", token: tokens.office, body: lodgeBody, headers: key)
+                .post, "/v1/complaints", token: tokens.office, body: Body.complaint, headers: key)
             #expect(third.json == answers[0].json)
             let changed = try await client.send(
                 .post, "/v1/complaints", token: tokens.office,
-                body: lodgeBody.replacingOccurrences(of: "March", with: "April"),
+                body: Body.complaint.replacingOccurrences(of: "March", with: "April"),
                 headers: key)
             #expect(changed.status == .unprocessableContent)
             #expect(changed["field"] == "Idempotency-Key")
@@ -243,7 +183,7 @@ let lodgeBody = """
     @Test func trackingTellsAMistypedCodeFromAnUnknownOneAndIsRateLimited() async throws {
         let settings = try await TestDatabases.shared.freshDatabase()
         try await withApplication(settings: settings, trackingLimit: 5) { client in
-            var random = SplitMixForTests(state: 1)
+            var random = SeededRandom(seed: 1)
             let unknown = TrackingCode.generate(kind: .complaint, using: &random).text
             #expect(try await client.send(.get, "/v1/track/\(unknown)", token: nil).status == .notFound)
             let last = unknown.last.map(String.init) ?? ""
@@ -258,28 +198,5 @@ let lodgeBody = """
             #expect(limited.status == .tooManyRequests)
             #expect(limited.headers[.retryAfter] == "60")
         }
-    }
-}
-
-struct SplitMixForTests: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        self.state &+= 0x9E37_79B9_7F4A_7C15
-        var z = self.state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
-extension JSONValue {
-    var stringArray: [String]? {
-        guard case .array(let elements) = self else { return nil }
-        return elements.compactMap(\.stringValue)
-    }
-
-    var fields: [String]? {
-        guard case .array(let elements) = self else { return nil }
-        return elements.compactMap { $0["field"]?.stringValue }
     }
 }

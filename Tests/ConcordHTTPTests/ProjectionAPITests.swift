@@ -15,14 +15,14 @@ import Testing
         let tokens = try await Tokens.make(settings)
         let coordinator = tokens.coordinator
         try await withApplication(settings: settings) { client in
-            let lodged = try await client.send(.post, "/v1/complaints", token: tokens.office, body: lodgeBody)
+            let lodged = try await client.send(.post, "/v1/complaints", token: tokens.office, body: Body.complaint)
             let id = try #require(lodged["id"]?.stringValue)
             // A case's answer carries its loop: who must act next, and by when.
             #expect(lodged["loop"]?["status"] == "open")
             #expect(lodged["loop"]?["waiting_on"] == "CCT")
             #expect(lodged["loop"]?["next_step"] == "acknowledge")
             #expect(lodged["loop"]?["missing_step"]?.stringValue?.hasPrefix("acknowledgement from ") == true)
-            let referral = try await client.send(.post, "/v1/referrals", token: tokens.programme, body: referralBody)
+            let referral = try await client.send(.post, "/v1/referrals", token: tokens.programme, body: Body.referral)
             let referralID = try #require(referral["id"]?.stringValue)
 
             try await waitForProjections(settings)
@@ -85,7 +85,7 @@ import Testing
         let settings = try await TestDatabases.shared.freshDatabase()
         let tokens = try await Tokens.make(settings)
         try await withApplication(settings: settings) { client in
-            _ = try await client.send(.post, "/v1/complaints", token: tokens.office, body: lodgeBody)
+            _ = try await client.send(.post, "/v1/complaints", token: tokens.office, body: Body.complaint)
             try await waitForProjections(settings)
             let csv = try await client.execute(
                 uri: "/v1/indicators?group_by=area&level=province&from=2020-01-01", method: .get,

@@ -15,11 +15,11 @@ import Testing
         let settings = try await TestDatabases.shared.freshDatabase()
         let tokens = try await Tokens.make(settings)
         try await withApplication(settings: settings) { client in
-            let lodged = try await client.send(.post, "/v1/complaints", token: tokens.office, body: lodgeBody)
+            let lodged = try await client.send(.post, "/v1/complaints", token: tokens.office, body: Body.complaint)
             let id = try #require(lodged["id"]?.stringValue)
             #expect(lodged["complainant"]?["name"] == "Amina Diallo")
             #expect(lodged["complainant"]?["subject"] == .string(id))
-            let referral = try await client.send(.post, "/v1/referrals", token: tokens.programme, body: referralBody)
+            let referral = try await client.send(.post, "/v1/referrals", token: tokens.programme, body: Body.referral)
             let referralID = try #require(referral["id"]?.stringValue)
             #expect(referral["person"]?["reference"] == "HH-42")
 

@@ -29,6 +29,17 @@ import Testing
         return principals
     }
 
+    /// The parent of a Workload area code: C-111 → D-11 → P-1 → TM.
+    static func parent(of area: String) -> String? {
+        let digits = area.dropFirst(2)
+        switch area.first {
+        case "C": return "D-" + digits.dropLast()
+        case "D": return "P-" + digits.dropLast()
+        case "P": return "TM"
+        default: return nil
+        }
+    }
+
     static func parties(of events: [RecordedEvent], type: String) throws -> Parties? {
         switch type {
         case Complaint.streamType: try Complaint.replay(events.map(Complaint.Event.decode)).map(Complaint.parties)
@@ -51,6 +62,20 @@ import Testing
                 guard !events.isEmpty else { continue }
                 _ = try await store.append(to: walk.stream, expectedVersion: .noStream, events: events)
             }
+            // Escalations move complaints out of their lodging area: the lists and the single reads must follow.
+            var escalated = 0
+            for index in 0..<150 where escalated < 25 {
+                let stream = StreamName(type: Complaint.streamType, id: "X-\(seed)-\(index)")
+                let events = try await store.readStream(stream).map(Complaint.Event.decode)
+                guard let state = Complaint.replay(events), let parent = Self.parent(of: state.area),
+                    case .success(let decided) = Complaint.decide(
+                        .escalate(toArea: parent, reason: "Up", at: start), state: state)
+                else { continue }
+                _ = try await store.append(
+                    to: stream, expectedVersion: .exact(Int64(events.count)), events: decided.map { $0.eventData() })
+                escalated += 1
+            }
+            #expect(escalated > 0)
             _ = try await catchUpProjections(client: store.client, store: store, logger: TestDatabases.logger)
             let reference = ReferenceData()
             try await reference.load(from: store)

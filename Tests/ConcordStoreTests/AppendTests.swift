@@ -113,19 +113,46 @@ func event(_ type: String = "Noted", _ payload: JSONValue = ["note": "x"]) -> Ev
                     to: StreamName(type: "s", id: "\(index)"), expectedVersion: .noStream, events: [event()])
             }
             // Half the requests expect the wrong version; sent together, they share batches with the good half.
-            let outcomes = await withTaskGroup(of: (Int, Bool).self) { group in
+            let outcomes = await withTaskGroup(of: (Int, Result<AppendResult, any Error>).self) { group in
                 for index in 0..<40 {
                     group.addTask {
                         let stream = StreamName(type: "s", id: "\(index % 20)")
                         let expected: ExpectedVersion = index < 20 ? .exact(1) : .exact(5)
-                        let result = try? await store.append(to: stream, expectedVersion: expected, events: [event()])
-                        return (index, result != nil)
+                        do {
+                            return (
+                                index,
+                                .success(
+                                    try await store.append(
+                                        to: stream, expectedVersion: expected, events: [event()]))
+                            )
+                        } catch {
+                            return (index, .failure(error))
+                        }
                     }
                 }
-                return await group.reduce(into: [Int: Bool]()) { $0[$1.0] = $1.1 }
+                return await group.reduce(into: [Int: Result<AppendResult, any Error>]()) { $0[$1.0] = $1.1 }
             }
-            #expect((0..<20).allSatisfy { outcomes[$0] == true })
-            #expect((20..<40).allSatisfy { outcomes[$0] == false })
+            for index in 0..<20 {
+                // Each good request landed on its own stream, as its version 2.
+                guard case .success(let result) = outcomes[index] else {
+                    Issue.record("request \(index) failed: \(String(describing: outcomes[index]))")
+                    continue
+                }
+                #expect(result.stream.id == "\(index)" && result.firstVersion == 2, "request \(index): \(result)")
+            }
+            for index in 20..<40 {
+                // Each bad request failed for its own wrong version, naming its own stream.
+                guard case .failure(let failure) = outcomes[index], let error = failure as? EventStoreError else {
+                    Issue.record(
+                        "request \(index) did not fail with EventStoreError: \(String(describing: outcomes[index]))")
+                    continue
+                }
+                #expect(error.code == .wrongExpectedVersion, "request \(index): \(error)")
+                // Its stream stood at version 1 or 2, as its good twin landed after or before it.
+                #expect(
+                    error.stream?.id == "\(index % 20)" && [1, 2].contains(error.currentVersion ?? 0),
+                    "request \(index): \(error)")
+            }
             #expect(try await store.head().position == 40)
         }
     }
@@ -135,21 +162,52 @@ func event(_ type: String = "Noted", _ payload: JSONValue = ["note": "x"]) -> Ev
             let duplicate = event()
             _ = try await store.append(
                 to: StreamName(type: "s", id: "first"), expectedVersion: .any, events: [duplicate])
-            let outcomes = await withTaskGroup(of: Bool.self) { group in
+            let outcomes = await withTaskGroup(of: (String, Result<AppendResult, any Error>).self) { group in
                 group.addTask {
-                    (try? await store.append(
-                        to: StreamName(type: "s", id: "dup"), expectedVersion: .any, events: [duplicate])) != nil
+                    do {
+                        return (
+                            "dup",
+                            .success(
+                                try await store.append(
+                                    to: StreamName(type: "s", id: "dup"), expectedVersion: .any, events: [duplicate]))
+                        )
+                    } catch {
+                        return ("dup", .failure(error))
+                    }
                 }
                 for index in 0..<30 {
                     group.addTask {
-                        (try? await store.append(
-                            to: StreamName(type: "s", id: "ok-\(index)"), expectedVersion: .any, events: [event()]))
-                            != nil
+                        do {
+                            return (
+                                "ok-\(index)",
+                                .success(
+                                    try await store.append(
+                                        to: StreamName(type: "s", id: "ok-\(index)"), expectedVersion: .any,
+                                        events: [event()]))
+                            )
+                        } catch {
+                            return ("ok-\(index)", .failure(error))
+                        }
                     }
                 }
-                return await group.reduce(into: [Bool]()) { $0.append($1) }
+                return await group.reduce(into: [String: Result<AppendResult, any Error>]()) { $0[$1.0] = $1.1 }
             }
-            #expect(outcomes.filter { $0 }.count == 30)
+            // The duplicate alone failed, and for its event id: a unique violation on the events' id, nothing else.
+            guard case .failure(let failure) = outcomes["dup"] else {
+                Issue.record("the duplicate event id was appended: \(String(describing: outcomes["dup"]))")
+                return
+            }
+            let duplicateError = failure
+            let sqlState = (duplicateError as? PSQLError)?.serverInfo?[.sqlState]
+            let constraint = (duplicateError as? PSQLError)?.serverInfo?[.constraintName] ?? ""
+            #expect(sqlState == "23505" && constraint == "events_event_id_key", "\(String(reflecting: duplicateError))")
+            for index in 0..<30 {
+                guard case .success(let result) = outcomes["ok-\(index)"] else {
+                    Issue.record("ok-\(index) failed: \(String(describing: outcomes["ok-\(index)"]))")
+                    continue
+                }
+                #expect(result.stream.id == "ok-\(index)")
+            }
             #expect(try await store.head().position == 31)
             #expect(try await store.verify().isSound)
         }

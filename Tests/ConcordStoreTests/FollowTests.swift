@@ -74,6 +74,27 @@ func follow(_ store: EventStore, after position: Int64 = 0, count: Int) async th
         }
     }
 
+    /// A follower whose notifications never arrive (its store does not LISTEN at all: the worst case of a lost
+    /// notification) still sees another process's commits, by polling every `pollInterval`.
+    @Test func aFollowerFallsBackOnPollingWhenANotificationIsLost() async throws {
+        let settings = try await TestDatabases.shared.freshDatabase()
+        try await PostgresClient.withRunning(settings.service, logger: TestDatabases.logger) { client in
+            // The store's `run()` (its writer and its LISTEN connection) is never started.
+            let deaf = EventStore(client: client, logger: TestDatabases.logger, pollInterval: .milliseconds(200))
+            try await withStore(settings: settings) { writer in
+                async let followed = follow(deaf, count: 3)
+                for index in 0..<3 {
+                    _ = try await writer.append(
+                        to: StreamName(type: "c", id: "\(index)"), expectedVersion: .noStream, events: [event()])
+                }
+                let started = ContinuousClock.now
+                #expect(try await followed.map(\.position) == [1, 2, 3])
+                // Well within the suite's limit, and bounded by the poll, not by a wake-up that never comes.
+                #expect(ContinuousClock.now - started < .seconds(10))
+            }
+        }
+    }
+
     @Test func aFollowerCatchesUpFromAPosition() async throws {
         try await withStore { store, _ in
             for index in 0..<10 {

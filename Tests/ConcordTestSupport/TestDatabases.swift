@@ -64,14 +64,20 @@ public actor TestDatabases {
         if let preparation = self.preparation { return try await preparation.value }
         let templateName = self.templateName
         let preparation = Task {
-            let bootstrap = try await DatabaseBootstrap.prepare(
+            var bootstrap = try await DatabaseBootstrap.prepare(
                 projectDirectory: Self.projectDirectory, logger: Self.logger)
             if bootstrap.startedCluster, let cluster = bootstrap.cluster {
                 ClusterAtExit.stop(cluster)
             }
             try await Self.dropLeftovers(bootstrap)
+            let environment = ProcessInfo.processInfo.environment
+            // With `DATABASE_URL` alone the service would connect as the owner, and every test of what the service
+            // role may not do would pass or fail for the wrong reason: connect as a restricted role instead.
+            let ownService = environment["DATABASE_URL"] != nil && environment["CONCORD_SERVICE_DATABASE_URL"] == nil
+            if ownService { try await ServiceRole.prepare(bootstrap) }
             try await bootstrap.createDatabaseIfMissing(templateName, logger: Self.logger)
             _ = try await bootstrap.migrate(database: templateName, logger: Self.logger)
+            if ownService { bootstrap.settings.service = try await ServiceRole.login(bootstrap) }
             return bootstrap
         }
         self.preparation = preparation
@@ -91,6 +97,77 @@ public actor TestDatabases {
                     "DROP DATABASE IF EXISTS \(unescaped: "\"" + name + "\"") WITH (FORCE)", logger: Self.logger)
             }
         }
+    }
+}
+
+/// The restricted role the tests connect as when `DATABASE_URL` names the owner and no
+/// `CONCORD_SERVICE_DATABASE_URL` is given: `concord_test_service`, a login that is a member of `concord_service` (so
+/// it holds exactly the service's grants) with a password made for this run. The tests never change the password of
+/// `concord_service` itself, which a deployment sharing the server may use.
+enum ServiceRole {
+    static let name = "concord_test_service"
+
+    struct CannotCreate: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    /// Makes `concord_service` before the migrations run, so that they grant it its privileges.
+    static func prepare(_ bootstrap: DatabaseBootstrap) async throws {
+        try await Self.asOwner(bootstrap) { client in
+            let rows = try await client.query(
+                "SELECT rolsuper OR rolcreaterole FROM pg_roles WHERE rolname = current_user",
+                logger: TestDatabases.logger)
+            var mayCreateRoles = false
+            for try await value in rows.decode(Bool.self) { mayCreateRoles = value }
+            guard mayCreateRoles else {
+                throw CannotCreate(
+                    description:
+                        "DATABASE_URL is set without CONCORD_SERVICE_DATABASE_URL, and its role may not create "
+                        + "roles: the tests would run the service as the owner, where the privilege tests mean nothing. "
+                        + "Set CONCORD_SERVICE_DATABASE_URL to the restricted service role (docs/operations.md), or "
+                        + "give DATABASE_URL a role with CREATEROLE.")
+            }
+            try await client.execute(
+                """
+                DO $$ BEGIN
+                    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'concord_service') THEN
+                        CREATE ROLE concord_service LOGIN;
+                    END IF;
+                END $$
+                """, logger: TestDatabases.logger)
+        }
+    }
+
+    /// The service settings: the owner's server and database, as the test login with a fresh password.
+    static func login(_ bootstrap: DatabaseBootstrap) async throws -> PostgresClient.Configuration {
+        let password = (0..<32).map { _ in String(UInt8.random(in: 0...15), radix: 16) }.joined()
+        try await Self.asOwner(bootstrap) { client in
+            try await client.execute(
+                """
+                DO $$ BEGIN
+                    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '\(unescaped: Self.name)') THEN
+                        CREATE ROLE \(unescaped: Self.name) LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE INHERIT;
+                    END IF;
+                END $$
+                """, logger: TestDatabases.logger)
+            try await client.execute(
+                "ALTER ROLE \(unescaped: Self.name) LOGIN PASSWORD '\(unescaped: password)'",
+                logger: TestDatabases.logger)
+            try await client.execute(
+                "GRANT concord_service TO \(unescaped: Self.name)", logger: TestDatabases.logger)
+        }
+        var service = bootstrap.settings.owner
+        service.username = Self.name
+        service.password = password
+        return service
+    }
+
+    private static func asOwner(
+        _ bootstrap: DatabaseBootstrap, _ body: @Sendable (PostgresClient) async throws -> Void
+    ) async throws {
+        var maintenance = bootstrap.settings.owner
+        maintenance.database = "postgres"
+        try await PostgresClient.withRunning(maintenance, logger: TestDatabases.logger, body)
     }
 }
 

@@ -80,7 +80,7 @@ extension Complaint: HasParties {
     public static func parties(_ state: State) -> Parties {
         Parties(
             lodging: [state.office], handling: Set([state.programme].compactMap { $0 }),
-            areas: [state.area, state.lodgingArea], sensitive: state.sensitive)
+            areas: [state.area], sensitive: state.sensitive)
     }
 
     /// The office tells the complainant and closes; the programme works the complaint; both may escalate, add

@@ -79,13 +79,16 @@ public enum PersonalData {
     }
 
     /// Seals a clear personal object for `subject`: AES-GCM over its canonical bytes (without `subject`), with the
-    /// subject as associated data so that sealed bytes cannot be moved to another subject.
-    public static func seal(_ object: JSONValue, subject: String, key: SymmetricKey) throws -> JSONValue {
+    /// subject as associated data so that sealed bytes cannot be moved to another subject. `nonce` is for the
+    /// documented test vector only: every real seal takes a fresh random nonce.
+    public static func seal(
+        _ object: JSONValue, subject: String, key: SymmetricKey, nonce: AES.GCM.Nonce = AES.GCM.Nonce()
+    ) throws -> JSONValue {
         var members: [String: JSONValue] = [:]
         if case .object(let all) = object { members = all }
         members["subject"] = nil
         let box = try AES.GCM.seal(
-            CanonicalJSON.encode(.object(members)), using: key, authenticating: Array(subject.utf8))
+            CanonicalJSON.encode(.object(members)), using: key, nonce: nonce, authenticating: Array(subject.utf8))
         guard let combined = box.combined else { throw SealError.cannotOpen }
         return .object(["subject": .string(subject), "sealed": .string(combined.base64EncodedString())])
     }

@@ -1,0 +1,32 @@
+import ConcordCore
+import ConcordStore
+import Foundation
+
+/// The log's head position.
+public func logHead(_ settings: DatabaseSettings) async throws -> Int64 {
+    try await withStore(settings: settings) { store in try await store.head().position }
+}
+
+/// Appends a subject's `PersonalDataErased` without destroying its key: an erasure that stopped half-way.
+public func appendErasureOnly(_ settings: DatabaseSettings, subject: String) async throws {
+    try await withStore(settings: settings) { store in
+        let event = DataSubject.Event.personalDataErased(
+            reason: "Request 7", legalBasis: "DPA s.16", at: Timestamp(microsecondsSinceEpoch: 1_795_600_000_000_000))
+        _ = try await store.append(
+            to: StreamName(type: DataSubject.streamType, id: subject), expectedVersion: .noStream,
+            events: [event.eventData(metadata: EventMetadata(actor: "test", role: "admin"))])
+    }
+}
+
+/// Waits until `condition` holds, checking it again after yielding; fails after `seconds`. For conditions that no
+/// notification announces (a count inside this process).
+public func waitFor(
+    _ what: String, seconds: Int = 30, every period: Duration = .milliseconds(5),
+    _ condition: () async throws -> Bool
+) async throws {
+    let deadline = ContinuousClock.now + .seconds(seconds)
+    while try await !condition() {
+        guard ContinuousClock.now < deadline else { throw ServeProcess.Failure("timed out waiting for \(what)") }
+        try await Task.sleep(for: period)
+    }
+}
