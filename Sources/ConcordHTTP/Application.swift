@@ -26,12 +26,16 @@ public struct AppContext: Sendable {
     public var checkpoints: CheckpointSchedule?
     /// Seals personal data on append and opens it for the roles that may read it.
     public var vault: PersonalDataVault
+    /// `/readyz` answers 503 once an appended event has waited longer than this for the projection.
+    public var projectionStallThreshold: Duration
 
     public init(
         client: PostgresClient, store: EventStore, migrator: Migrator, tokens: TokenStore, reference: ReferenceFollower,
         vault: PersonalDataVault, trackingLimit: Int = 60, clock: WallClock = .system, runsProjections: Bool = true,
-        projectionLeaseRetry: Duration = .seconds(1), checkpoints: CheckpointSchedule? = nil
+        projectionLeaseRetry: Duration = .seconds(1), checkpoints: CheckpointSchedule? = nil,
+        projectionStallThreshold: Duration = .seconds(30)
     ) {
+        self.projectionStallThreshold = projectionStallThreshold
         self.checkpoints = checkpoints
         self.vault = vault
         self.clock = clock
@@ -98,8 +102,8 @@ public func buildApplication(
         logger: logger)
 }
 
-/// `/healthz`: the process is up. `/readyz`: the database answers and every migration is applied unchanged; its
-/// body also says how far the projections are behind the log. `/metrics`: Prometheus text with the projection lag
+/// `/healthz`: the process is up. `/readyz`: the database answers, every migration is applied unchanged and the
+/// projection is not stalled (see `Readiness`); its body also says how far the projections are behind the log. `/metrics`: Prometheus text with the projection lag
 /// and the append counters.
 struct HealthController: Sendable {
     let context: AppContext
@@ -108,25 +112,7 @@ struct HealthController: Sendable {
     func addRoutes(to router: Router<ConcordRequestContext>) {
         router.get("healthz") { _, _ in "ok\n" }
         router.get("readyz") { _, _ -> Response in
-            let (migrator, client) = (self.context.migrator, self.context.client)
-            let current = (try? await withDatabaseDeadline(.seconds(2)) { await migrator.isCurrent(client) }) ?? false
-            guard current else {
-                return Problem(
-                    status: .serviceUnavailable, title: "Not ready",
-                    detail: "the database is unreachable or its migrations are not current"
-                ).response()
-            }
-            let queries = self.queries
-            let lag = try? await withDatabaseDeadline(.seconds(2)) { try await queries.lag() }
-            let text =
-                "ready\n"
-                + (lag.map {
-                    "projection \($0.name): position \($0.checkpoint) of \($0.head), \($0.eventsBehind) events and "
-                        + "\(String(format: "%.3f", $0.secondsBehind)) s behind\n"
-                } ?? "")
-            return Response(
-                status: .ok, headers: [.contentType: "text/plain; charset=utf-8"],
-                body: .init(byteBuffer: ByteBuffer(string: text)))
+            await Readiness(context: self.context, queries: self.queries).response()
         }
         router.get("metrics") { _, _ -> Response in
             let queries = self.queries
