@@ -103,8 +103,8 @@ public func buildApplication(
 }
 
 /// `/healthz`: the process is up. `/readyz`: the database answers, every migration is applied unchanged and the
-/// projection is not stalled (see `Readiness`); its body also says how far the projections are behind the log. `/metrics`: Prometheus text with the projection lag
-/// and the append counters.
+/// projection is not stalled (see `Readiness`); its body also says how far the projections are behind the log.
+/// `/metrics`: Prometheus text with the projection lag and the append counters.
 struct HealthController: Sendable {
     let context: AppContext
     let queries: ProjectionQueries

@@ -44,7 +44,8 @@ struct Readiness: Sendable {
     /// Why the projection counts as stalled, or nil: the oldest event it has not applied has waited longer than the
     /// threshold (a projection that moves applies it within a fraction of a second).
     func stall(_ lag: ProjectionLag) -> String? {
-        let threshold = Double(self.context.projectionStallThreshold.components.seconds)
+        let threshold =
+            Double(self.context.projectionStallThreshold.components.seconds)
             + Double(self.context.projectionStallThreshold.components.attoseconds) / 1e18
         guard lag.eventsBehind > 0, lag.secondsBehind > threshold else { return nil }
         return "projection \(lag.name) is stalled: it is at position \(lag.checkpoint) of \(lag.head), and the "

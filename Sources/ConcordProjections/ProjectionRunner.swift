@@ -137,15 +137,15 @@ public final class ProjectionRunner: Service, Sendable {
         let (stale, logger) = (Double(self.staleLeaseAfter.components.seconds), self.logger)
         let ended = try await connection.run(within: self.statementDeadline) { connection in
             let rows = try await connection.query(
-            """
-            SELECT pg_terminate_backend(a.pid)
-            FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid,
-                 (SELECT hashtextextended('concord projection ' || \(CaseTables.name), 0) AS key) k
-            WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
-              AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
-              AND l.classid = ((k.key >> 32) & 4294967295)::oid AND l.objid = (k.key & 4294967295)::oid
-              AND a.state = 'idle' AND a.state_change < now() - make_interval(secs => \(stale))
-            """, logger: logger)
+                """
+                SELECT pg_terminate_backend(a.pid)
+                FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid,
+                     (SELECT hashtextextended('concord projection ' || \(CaseTables.name), 0) AS key) k
+                WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
+                  AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+                  AND l.classid = ((k.key >> 32) & 4294967295)::oid AND l.objid = (k.key & 4294967295)::oid
+                  AND a.state = 'idle' AND a.state_change < now() - make_interval(secs => \(stale))
+                """, logger: logger)
             var ended = false
             for try await value in rows.decode(Bool.self) { ended = ended || value }
             return ended

@@ -50,7 +50,8 @@ public final class EventStore: Service, Sendable {
     public let connectionDeadline: Duration
 
     public init(
-        client: PostgresClient, logger: Logger, pollInterval: Duration = .seconds(1), maximumEventsPerBatch: Int = 2_000,
+        client: PostgresClient, logger: Logger, pollInterval: Duration = .seconds(1),
+        maximumEventsPerBatch: Int = 2_000,
         connectionDeadline: Duration = .seconds(5)
     ) {
         self.connectionDeadline = connectionDeadline
@@ -293,7 +294,8 @@ public final class EventStore: Service, Sendable {
     /// only once every lower position is (see docs/event-log.md).
     public func readAll(after position: Int64, limit: Int = 1_000) async throws -> [RecordedEvent] {
         try await self.decode(
-            self.rows("SELECT canonical, hash FROM events WHERE position > \(position) ORDER BY position LIMIT \(limit)"))
+            self.rows(
+                "SELECT canonical, hash FROM events WHERE position > \(position) ORDER BY position LIMIT \(limit)"))
     }
 
     /// Events of streams of type `streamType` after `position` in log order, at most `limit`.

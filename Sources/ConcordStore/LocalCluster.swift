@@ -102,15 +102,18 @@ public struct LocalCluster: Sendable {
     /// Starts a cluster that `stopServer` stopped.
     public func startServer() async throws(ClusterError) {
         try await self.run(
-            "pg_ctl", ["-D", self.dataDirectory, "-l", self.dataDirectory + "/../postgres.log", "-w", "-t", "60", "start"])
+            "pg_ctl",
+            ["-D", self.dataDirectory, "-l", self.dataDirectory + "/../postgres.log", "-w", "-t", "60", "start"])
     }
 
     /// `pg_ctl restart` in `mode` (the log file is named again: the server must not inherit our output pipes).
     public func restartServer(mode: String = "immediate") async throws(ClusterError) {
         try await self.run(
             "pg_ctl",
-            ["-D", self.dataDirectory, "-l", self.dataDirectory + "/../postgres.log", "-m", mode, "-w", "-t", "60",
-             "restart"])
+            [
+                "-D", self.dataDirectory, "-l", self.dataDirectory + "/../postgres.log", "-m", mode, "-w", "-t", "60",
+                "restart",
+            ])
     }
 
     public func isRunning() async -> Bool {

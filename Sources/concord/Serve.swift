@@ -49,19 +49,20 @@ struct Serve: AsyncParsableCommand {
                 projectionStallThreshold: try Self.stallThreshold()),
             host: self.host, port: self.port,
             logger: logger)
-        try await Self.runUntilStopped(app, logger: logger)
+        try await Self.runUntilStopped(
+            [app, PoolWatch(client: client, configuration: service, logger: logger)], logger: logger)
     }
 
-    /// Runs the application until SIGTERM or SIGINT. Graceful shutdown (the server stops taking requests, queued
-    /// appends are committed or refused, connections close) gets `shutdownGrace`; what is still running then is
-    /// cancelled, so the process always exits. A service that ends by itself ends the group with an error, and the
-    /// process exits non-zero, for its supervisor (systemd's `Restart=on-failure`) to start it again: a half-dead
-    /// process that keeps its pid but serves nothing is worse than a restart.
+    /// Runs the application (and the pool's watch) until SIGTERM or SIGINT. Graceful shutdown (the server stops
+    /// taking requests, queued appends are committed or refused, connections close) gets `shutdownGrace`; what is
+    /// still running then is cancelled, so the process always exits. A service that ends by itself ends the group
+    /// with an error, and the process exits non-zero, for its supervisor (systemd's `Restart=on-failure`) to start
+    /// it again: a half-dead process that keeps its pid but serves nothing is worse than a restart.
     static func runUntilStopped(
-        _ app: some ApplicationProtocol, shutdownGrace: Duration = .seconds(7), logger: Logger
+        _ services: [any Service], shutdownGrace: Duration = .seconds(7), logger: Logger
     ) async throws {
         var configuration = ServiceGroupConfiguration(
-            services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+            services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         configuration.maximumGracefulShutdownDuration = shutdownGrace
         // Last resort, if something ignores cancellation too: the library stops the process rather than hang.
         configuration.maximumCancellationDuration = .seconds(2)

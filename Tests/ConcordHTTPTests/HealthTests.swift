@@ -1,5 +1,6 @@
 import ConcordCore
 import ConcordHTTP
+import ConcordProjections
 import ConcordStore
 import ConcordTestSupport
 import Foundation
@@ -15,6 +16,7 @@ let demoReference: URL = URL(fileURLWithPath: #filePath).deletingLastPathCompone
 /// Runs the application on a real port over `settings`' database, with the demo reference data imported first.
 func withApplication(
     settings: DatabaseSettings, trackingLimit: Int = 60, importReference: Bool = true,
+    runsProjections: Bool = true, projectionStallThreshold: Duration = .seconds(30),
     logger: Logger = TestDatabases.logger, _ body: @Sendable (any TestClientProtocol) async throws -> Void
 ) async throws {
     if importReference {
@@ -36,7 +38,8 @@ func withApplication(
         client: client, store: store, migrator: Migrator(migrations: try Migration.bundled(), logger: logger),
         tokens: TokenStore(client: client, logger: logger), reference: ReferenceFollower(store: store, logger: logger),
         vault: PersonalDataVault(client: client, master: TestDatabases.masterKey, logger: logger),
-        trackingLimit: trackingLimit)
+        trackingLimit: trackingLimit, runsProjections: runsProjections,
+        projectionStallThreshold: projectionStallThreshold)
     // A real listening socket and a real HTTP client: the boundary is tested as it is crossed in production.
     try await buildApplication(context, port: 0, logger: logger).test(.live, body)
 }
@@ -76,6 +79,34 @@ func withApplication(
             try await client.execute(uri: "/nope", method: .get) { response in
                 #expect(response.status == .notFound)
             }
+        }
+    }
+}
+
+@Suite(.timeLimit(.minutes(2))) struct ReadinessTests {
+    /// With no process running the projection, the log moves on and the projection does not: once an event has
+    /// waited longer than the threshold, `/readyz` is 503 and says the projection is stalled; once a runner has
+    /// caught up, it is 200 again.
+    @Test func aStalledProjectionIsNotReady() async throws {
+        let settings = try await TestDatabases.shared.freshDatabase()
+        try await withApplication(settings: settings, runsProjections: false, projectionStallThreshold: .seconds(1)) {
+            client in
+            var detail = ""
+            try await poll(within: .seconds(20), "/readyz says the projection is stalled (\(detail))") {
+                let answer = try await client.send(.get, "/readyz", token: nil)
+                detail = answer["detail"]?.stringValue ?? "\(answer.status)"
+                return answer.status == .serviceUnavailable && detail.contains("projection cases is stalled")
+            }
+            #expect(detail.contains("at position 0 of"), "\(detail)")
+            try await withStore(settings: settings) { store in
+                let runner = ProjectionRunner(
+                    client: store.client, store: store, escalator: nil, logger: TestDatabases.logger)
+                let running = Task { try await runner.run() }
+                defer { running.cancel() }
+                try await waitForProjections(settings)
+            }
+            let ready = try await client.send(.get, "/readyz", token: nil)
+            #expect(ready.status == .ok, "\(ready.json)")
         }
     }
 }

@@ -17,7 +17,8 @@ public final class ServeProcess: Sendable {
     /// Starts `concord serve` against `settings` (the owner migrates, the service role serves), and returns once it
     /// answers `/healthz`.
     public static func start(
-        _ settings: DatabaseSettings, environment extra: [String: String] = [:], within deadline: Duration = .seconds(60)
+        _ settings: DatabaseSettings, environment extra: [String: String] = [:],
+        within deadline: Duration = .seconds(60)
     ) async throws -> ServeProcess {
         let port = try freePort()
         let logFile = FileManager.default.temporaryDirectory.appendingPathComponent(
