@@ -260,3 +260,37 @@ extension ServeProcess {
     /// The name its database sessions carry (see `Serve`).
     var applicationName: String { "concord serve \(self.processIdentifier)" }
 }
+
+/// An outage longer than a minute trips the pool's circuit breaker, after which PostgresNIO retries at most once a
+/// minute: the process exits (status 1) within seconds of the database answering again, for systemd to start it
+/// afresh, and the fresh process serves at once. Its own suite: it takes more than a minute.
+@Suite(.serialized, .timeLimit(.minutes(5))) struct LongOutageTests {
+    @Test func aLongOutageEndsInAFreshStartOnceTheDatabaseIsBack() async throws {
+        try await withFaultRig("long-outage") { rig in
+            let serve = try await rig.serve()
+            defer { serve.discard() }
+            _ = try await rig.lodge(on: serve)
+
+            try await rig.cluster.cluster.stopServer(mode: "immediate")
+            let stopped = ContinuousClock.now
+            // Through the outage the process stays up and says it is not ready.
+            while ContinuousClock.now - stopped < .seconds(70) {
+                let ready = try await HTTP.send(.get, serve.url("/readyz"), timeout: .seconds(5))
+                #expect(ready.status == 503, "\(ready.body)")
+                #expect(!serve.hasExited)
+            }
+            try await rig.cluster.cluster.startServer()
+            let started = ContinuousClock.now
+            let status = await serve.waitForExit(within: .seconds(20))
+            #expect(status == 1, "\(serve.log.suffix(3000))")
+            #expect(ContinuousClock.now - started < .seconds(15))
+            #expect(serve.log.contains("the connection pool has given up"))
+
+            let fresh = try await rig.serve()
+            defer { fresh.discard() }
+            _ = try await rig.lodge(on: fresh)
+            try await rig.waitForProjectionAtHead([fresh])
+            try await rig.expectStopsOnSIGTERM(fresh)
+        }
+    }
+}
