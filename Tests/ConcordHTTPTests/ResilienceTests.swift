@@ -222,14 +222,16 @@ struct FaultRig: Sendable {
         }
     }
 
-    /// The `application_name` of each session holding an advisory lock in the database: the projection lease.
+    /// The `application_name` of each session holding the projection lease (its advisory lock).
     func leaseHolders() async throws -> [String] {
         try await PostgresClient.withRunning(self.settings.owner, logger: TestDatabases.logger) { client in
             let rows = try await client.query(
                 """
-                SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-                WHERE l.locktype = 'advisory' AND l.granted
+                SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid,
+                       (SELECT hashtextextended('concord projection cases', 0) AS key) k
+                WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
                   AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+                  AND l.classid = ((k.key >> 32) & 4294967295)::oid AND l.objid = (k.key & 4294967295)::oid
                 """, logger: TestDatabases.logger)
             var names: [String] = []
             for try await name in rows.decode(String.self) { names.append(name) }
