@@ -28,14 +28,17 @@ public struct AppContext: Sendable {
     public var vault: PersonalDataVault
     /// The registry `/metrics` renders. Give the store the same one's factory for its append figures to show.
     public var metrics: ConcordMetrics
+    /// `/readyz` answers 503 once an appended event has waited longer than this for the projection.
+    public var projectionStallThreshold: Duration
 
     public init(
         client: PostgresClient, store: EventStore, migrator: Migrator, tokens: TokenStore, reference: ReferenceFollower,
         vault: PersonalDataVault, trackingLimit: Int = 60, clock: WallClock = .system, runsProjections: Bool = true,
         projectionLeaseRetry: Duration = .seconds(1), checkpoints: CheckpointSchedule? = nil,
-        metrics: ConcordMetrics = ConcordMetrics()
+        metrics: ConcordMetrics = ConcordMetrics(), projectionStallThreshold: Duration = .seconds(30)
     ) {
         self.metrics = metrics
+        self.projectionStallThreshold = projectionStallThreshold
         self.checkpoints = checkpoints
         self.vault = vault
         self.clock = clock
@@ -80,10 +83,11 @@ public func buildApplication(
         logger: logger)
 }
 
-/// The router with every route and middleware of the service (its `routes` are what the API documents). Tokens
-/// are cached in `tokenCache`, trusted while a `TokenRevocations` service listens for their revocations.
+/// The router with every route and middleware of the service. Tokens are cached in `tokenCache`, trusted while a
+/// `TokenRevocations` service listens for their revocations. Without `answering405`, its `routes` are exactly what
+/// the API documents (the 405 answers are routes of their own).
 public func buildRouter(
-    _ context: AppContext, logger: Logger, tokenCache: TokenCache = TokenCache()
+    _ context: AppContext, logger: Logger, tokenCache: TokenCache = TokenCache(), answering405: Bool = true
 ) -> Router<ConcordRequestContext> {
     // HEAD is answered wherever GET is, from the GET handler, without its body.
     let router = Router(context: ConcordRequestContext.self, options: [.autoGenerateHeadEndpoints])
@@ -118,12 +122,13 @@ public func buildRouter(
     .addRoutes(to: router)
     let limiter = RateLimiter(capacity: context.trackingLimit, metrics: context.metrics.factory)
     TrackingController(store: context.store, limiter: limiter).addRoutes(to: router)
-    router.answerOtherMethodsWith405()
+    if answering405 { router.answerOtherMethodsWith405() }
     return router
 }
 
-/// `/healthz`: the process is up. `/readyz`: the database answers and every migration is applied unchanged; its
-/// body also says how far the projections are behind the log. (`/metrics` is `MetricsController`'s.)
+/// `/healthz`: the process is up. `/readyz`: the database answers, every migration is applied unchanged and the
+/// projection is not stalled (see `Readiness`); its body also says how far the projections are behind the log.
+/// (`/metrics` is `MetricsController`'s.)
 struct HealthController: Sendable {
     let context: AppContext
     let queries: ProjectionQueries
@@ -131,25 +136,7 @@ struct HealthController: Sendable {
     func addRoutes(to router: Router<ConcordRequestContext>) {
         router.get("healthz") { _, _ in "ok\n" }
         router.get("readyz") { _, _ -> Response in
-            let (migrator, client) = (self.context.migrator, self.context.client)
-            let current = (try? await withDatabaseDeadline(.seconds(2)) { await migrator.isCurrent(client) }) ?? false
-            guard current else {
-                return Problem(
-                    status: .serviceUnavailable, title: "Not ready",
-                    detail: "the database is unreachable or its migrations are not current"
-                ).response()
-            }
-            let queries = self.queries
-            let lag = try? await withDatabaseDeadline(.seconds(2)) { try await queries.lag() }
-            let text =
-                "ready\n"
-                + (lag.map {
-                    "projection \($0.name): position \($0.checkpoint) of \($0.head), \($0.eventsBehind) events and "
-                        + "\(String(format: "%.3f", $0.secondsBehind)) s behind\n"
-                } ?? "")
-            return Response(
-                status: .ok, headers: [.contentType: "text/plain; charset=utf-8"],
-                body: .init(byteBuffer: ByteBuffer(string: text)))
+            await Readiness(context: self.context, queries: self.queries).response()
         }
     }
 }

@@ -35,11 +35,15 @@ struct TrackingController: Sendable {
         case .failure(let error):
             throw Problem(status: .badRequest, title: "Not a tracking code", detail: error.description, field: "code")
         }
-        let body: JSONValue?
-        switch code.kind {
-        case .complaint: body = try await Self.view(CaseRepository<Complaint>(store: self.store), code.text)
-        case .appeal: body = try await Self.view(CaseRepository<Appeal>(store: self.store), code.text)
-        case .referral: body = try await Self.view(CaseRepository<Referral>(store: self.store), code.text)
+        // No login before it, so nothing else bounds its wait: without a deadline a lookup during an outage hangs
+        // for as long as the pool keeps trying (503 with Retry-After instead, like every other route).
+        let store = self.store
+        let body: JSONValue? = try await withDatabaseDeadline {
+            switch code.kind {
+            case .complaint: try await Self.view(CaseRepository<Complaint>(store: store), code.text)
+            case .appeal: try await Self.view(CaseRepository<Appeal>(store: store), code.text)
+            case .referral: try await Self.view(CaseRepository<Referral>(store: store), code.text)
+            }
         }
         guard let body else {
             throw Problem(

@@ -47,9 +47,9 @@ public struct OverdueEscalator: Sendable {
               AND NOT EXISTS (SELECT FROM \(unescaped: self.tables.sql).area_ancestors a
                               WHERE a.area = c.area AND a.depth = 0 AND a.ancestor_level = 'country')
             ORDER BY due_at LIMIT \(limit)
-            """, logger: self.logger)
-        var candidates: [String] = []
-        for try await id in rows.decode(String.self) { candidates.append(id) }
+            """, acquiringWithin: .seconds(5), logger: self.logger)
+        // A sweep during an outage fails within seconds (the runner tries again later) rather than wait for the pool.
+        let candidates = try rows.map { try $0.decode(String.self) }
         var escalated = 0
         for id in candidates where try await self.escalate(id, catalog: catalog, now: now) { escalated += 1 }
         return escalated

@@ -14,6 +14,12 @@ import Synchronization
 /// session-level advisory lock taken on the connection that also does the writes. When that process dies its
 /// connection closes, the lock goes with it, and another process takes the lease at its next try (every
 /// `leaseRetry`, 1 s by default). The checkpoint guard in `CaseTables.write` keeps a stale leader from writing.
+///
+/// The database may restart or go away under it: the leader checks its lease connection whenever it is idle (a
+/// session that is gone took the lock with it) and gives the lease up at the first failure; it then tries again, on
+/// a new connection, after a jittered backoff. A lock held by a session that shows no sign of life for
+/// `staleLeaseAfter` (its process died without its connection closing, as over a broken network) is ended, so that a
+/// live process can take the lease.
 public final class ProjectionRunner: Service, Sendable {
     let client: PostgresClient
     let store: EventStore
@@ -22,6 +28,14 @@ public final class ProjectionRunner: Service, Sendable {
     let leaseRetry: Duration
     let pollInterval: Duration
     let sweepInterval: Duration = .seconds(5)
+    /// How long a heartbeat on the lease connection may take before the connection is taken for dead.
+    let heartbeatDeadline: Duration = .seconds(5)
+    /// The same for a single statement, and for a step (a page of the log read, folded and written).
+    let statementDeadline: Duration = .seconds(10)
+    let stepDeadline: Duration = .seconds(120)
+    /// How long the lease holder's session may stay idle before another process ends it; well above anything a live
+    /// leader does between two statements on its lease connection.
+    let staleLeaseAfter: Duration
     /// Told the position after each applied page (benchmarks measure lag with it).
     let onApplied: (@Sendable (Int64) -> Void)?
     let checkpoints: CheckpointSchedule?
@@ -30,6 +44,7 @@ public final class ProjectionRunner: Service, Sendable {
     public init(
         client: PostgresClient, store: EventStore, escalator: OverdueEscalator?, logger: Logger,
         leaseRetry: Duration = .seconds(1), pollInterval: Duration = .seconds(1),
+        staleLeaseAfter: Duration = .seconds(60),
         checkpoints: CheckpointSchedule? = nil, onApplied: (@Sendable (Int64) -> Void)? = nil
     ) {
         self.onApplied = onApplied
@@ -40,57 +55,114 @@ public final class ProjectionRunner: Service, Sendable {
         self.logger = logger
         self.leaseRetry = leaseRetry
         self.pollInterval = pollInterval
+        self.staleLeaseAfter = staleLeaseAfter
     }
 
     /// Whether this process holds the lease now.
     public var isLeader: Bool { self.leading.load(ordering: .relaxed) }
 
     public func run() async throws {
-        try? await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                do {
-                    try await self.client.withConnection { connection in try await self.leadIfFree(connection) }
-                } catch is CancellationError {
-                    return
-                } catch {
-                    if Task.isCancelled { return }
-                    self.logger.warning(
-                        "projection runner stopped; trying again", metadata: ["error": "\(safeDescription(of: error))"])
+        do {
+            try await cancelWhenGracefulShutdown { try await self.runUntilCancelled() }
+        } catch is CancellationError {
+            return
+        }
+    }
+
+    /// Tries for the lease every `leaseRetry`; after a failure (the database restarted or went away) tries again
+    /// after a jittered backoff, never on the connection that failed.
+    private func runUntilCancelled() async throws {
+        var backoff = Backoff(initial: .milliseconds(100), maximum: max(self.leaseRetry, .seconds(2)))
+        while !Task.isCancelled {
+            do {
+                try await self.client.withConnection(acquiringWithin: .seconds(10)) { connection in
+                    try await self.leadIfFree(connection)
                 }
+                backoff.reset()
                 try await Task.sleep(for: self.leaseRetry)
+            } catch is CancellationError {
+                return
+            } catch {
+                if Task.isCancelled { return }
+                self.logger.warning(
+                    "projection runner lost the database; trying again",
+                    metadata: ["error": "\(safeDescription(of: error))"])
+                try await backoff.wait()
             }
         }
     }
 
     /// Takes the lease if it is free and runs the projection until the connection fails or the task is cancelled;
-    /// returns at once when another process holds it.
+    /// returns at once when another live process holds it.
     private func leadIfFree(_ connection: PostgresConnection) async throws {
-        let rows = try await connection.query(
-            "SELECT pg_try_advisory_lock(hashtextextended('concord projection ' || \(CaseTables.name), 0))",
-            logger: self.logger)
-        var acquired = false
-        for try await value in rows.decode(Bool.self) { acquired = value }
-        guard acquired else { return }
+        let logger = self.logger
+        let acquired = try await connection.run(within: self.statementDeadline) { connection in
+            let rows = try await connection.query(
+                "SELECT pg_try_advisory_lock(hashtextextended('concord projection ' || \(CaseTables.name), 0))",
+                logger: logger)
+            var acquired = false
+            for try await value in rows.decode(Bool.self) { acquired = value }
+            return acquired
+        }
+        guard acquired else {
+            try await self.endStaleLease(on: connection)
+            return
+        }
         self.leading.store(true, ordering: .relaxed)
         self.logger.info("projection lease taken", metadata: ["projection": "\(CaseTables.name)"])
-        try await connection.execute(
-            "SELECT pg_notify(\(CaseTables.notificationChannel), 'lease')", logger: self.logger)
+        defer { self.leading.store(false, ordering: .relaxed) }
         do {
+            _ = try await connection.run(within: self.statementDeadline) { connection in
+                try await connection.execute(
+                    "SELECT pg_notify(\(CaseTables.notificationChannel), 'lease')", logger: logger)
+            }
             try await self.lead(connection)
         } catch {
             self.leading.store(false, ordering: .relaxed)
-            // Back in the pool the connection must not keep the lock (it would block every other process).
-            _ = try? await connection.execute(
-                "SELECT pg_advisory_unlock(hashtextextended('concord projection ' || \(CaseTables.name), 0))",
-                logger: self.logger)
+            self.logger.info("projection lease given up", metadata: ["projection": "\(CaseTables.name)"])
+            // Back in the pool a live connection must not keep the lock (it would block every other process); a
+            // dead one is dropped by the pool, and its session took the lock with it.
+            _ = try? await connection.run(within: self.statementDeadline) { connection in
+                try await connection.execute(
+                    "SELECT pg_advisory_unlock(hashtextextended('concord projection ' || \(CaseTables.name), 0))",
+                    logger: logger)
+            }
             throw error
+        }
+    }
+
+    /// Ends the session holding the lease when it has been idle for longer than `staleLeaseAfter`: a live leader
+    /// touches its lease connection at least every `pollInterval`.
+    private func endStaleLease(on connection: PostgresConnection) async throws {
+        let (stale, logger) = (Double(self.staleLeaseAfter.components.seconds), self.logger)
+        let ended = try await connection.run(within: self.statementDeadline) { connection in
+            let rows = try await connection.query(
+                """
+                SELECT pg_terminate_backend(a.pid)
+                FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid,
+                     (SELECT hashtextextended('concord projection ' || \(CaseTables.name), 0) AS key) k
+                WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
+                  AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+                  AND l.classid = ((k.key >> 32) & 4294967295)::oid AND l.objid = (k.key & 4294967295)::oid
+                  AND a.state = 'idle' AND a.state_change < now() - make_interval(secs => \(stale))
+                """, logger: logger)
+            var ended = false
+            for try await value in rows.decode(Bool.self) { ended = ended || value }
+            return ended
+        }
+        if ended {
+            self.logger.warning(
+                "ended a stale projection lease (its holder showed no sign of life)",
+                metadata: ["projection": "\(CaseTables.name)"])
         }
     }
 
     private func lead(_ connection: PostgresConnection) async throws {
         while true {
-            var projector = try await CaseProjector.start(
-                store: self.store, tables: .live, on: connection, logger: self.logger)
+            let (store, logger) = (self.store, self.logger)
+            var projector = try await connection.run(within: self.stepDeadline) { connection in
+                try await CaseProjector.start(store: store, tables: .live, on: connection, logger: logger)
+            }
             do {
                 try await self.follow(&projector, on: connection)
             } catch let moved as CheckpointMoved {
@@ -102,6 +174,15 @@ public final class ProjectionRunner: Service, Sendable {
         }
     }
 
+    /// Proves the lease connection alive (and so the lease still held: a session-level lock lasts as long as its
+    /// session); a connection that does not answer in time is closed and taken for dead.
+    private func heartbeat(_ connection: PostgresConnection) async throws {
+        let logger = self.logger
+        try await connection.run(within: self.heartbeatDeadline) { connection in
+            _ = try await connection.execute("SELECT 1", logger: logger)
+        }
+    }
+
     /// Applies the log as it grows; sweeps for overdue complaints whenever caught up, and at least every
     /// `sweepInterval` under a steady load.
     private func follow(_ projector: inout CaseProjector, on connection: PostgresConnection) async throws {
@@ -110,7 +191,12 @@ public final class ProjectionRunner: Service, Sendable {
         while true {
             try Task.checkCancellation()
             let generation = self.store.commitGeneration
-            let applied = try await projector.step(on: connection)
+            let current = projector
+            let (applied, next) = try await connection.run(within: self.stepDeadline) { connection in
+                var projector = current
+                return (try await projector.step(on: connection), projector)
+            }
+            projector = next
             if applied > 0 { self.onApplied?(projector.position) }
             if applied == 0 || ContinuousClock.now - lastSweep > self.sweepInterval {
                 lastSweep = ContinuousClock.now
@@ -122,7 +208,10 @@ public final class ProjectionRunner: Service, Sendable {
                 lastCheckpoint = ContinuousClock.now
                 await self.signCheckpoint(schedule)
             }
-            if applied == 0 { await self.store.waitForCommits(since: generation, timeout: self.pollInterval) }
+            if applied == 0 {
+                try await self.heartbeat(connection)
+                await self.store.waitForCommits(since: generation, timeout: self.pollInterval)
+            }
         }
     }
 

@@ -49,15 +49,19 @@ public final class EventStore: Service, Sendable {
     public let statistics: AppendStatistics
     /// How long a follower waits for a notification before it polls anyway.
     public let pollInterval: Duration
+    /// How long an append or a read waits for a database connection before it fails with `DatabaseUnavailable`
+    /// (nothing sent, nothing changed): callers answering a request are not kept waiting through an outage.
+    public let connectionDeadline: Duration
 
     /// `metrics` receives the writer's figures (batches, batch sizes, commit latency); by default the process-wide
     /// swift-metrics backend.
     public init(
         client: PostgresClient, logger: Logger, pollInterval: Duration = .seconds(1),
         maximumEventsPerBatch: Int = 2_000,
-        metrics: any MetricsFactory = MetricsSystem.factory
+        metrics: any MetricsFactory = MetricsSystem.factory, connectionDeadline: Duration = .seconds(5)
     ) {
         self.statistics = AppendStatistics(factory: metrics)
+        self.connectionDeadline = connectionDeadline
         self.client = client
         self.logger = logger
         self.pollInterval = pollInterval
@@ -134,27 +138,41 @@ public final class EventStore: Service, Sendable {
     }
 
     /// The single writer: until the queue closes and drains, commits each batch and answers its callers. It keeps
-    /// one connection for as long as that connection lives, and leases another when it dies.
+    /// one connection for as long as that connection works, and leases another when it fails. A batch that finds no
+    /// connection within `connectionDeadline` fails with `DatabaseUnavailable`: nothing of it was sent.
     private func writeBatches() async {
-        var memory = WriterMemory()
         var batch = await self.queue.nextBatch()
-        while batch != nil {
+        while let current = batch {
             do {
-                try await self.client.withConnection { connection in
-                    while let current = batch, !connection.isClosed {
-                        await self.commit(current, on: connection, memory: &memory)
-                        batch = await self.queue.nextBatch()
-                    }
+                batch = try await self.client.withConnection(acquiringWithin: self.connectionDeadline) { connection in
+                    await self.writeBatches(from: current, on: connection)
                 }
             } catch {
-                // No connection could be had: this batch fails; the next one tries again.
-                for request in batch ?? [] { request.reply.resume(throwing: Self.unwrap(error)) }
+                for request in current { request.reply.resume(throwing: Self.unwrap(error)) }
                 batch = await self.queue.nextBatch()
             }
         }
     }
 
-    private func commit(_ batch: [AppendRequest], on connection: PostgresConnection, memory: inout WriterMemory) async {
+    /// Commits `first` and the batches after it on `connection`. Returns nil once the queue is closed and drained,
+    /// or the next batch (not tried yet) when the connection failed: a connection that failed is not used again.
+    private func writeBatches(
+        from first: [AppendRequest], on connection: PostgresConnection
+    ) async -> [AppendRequest]? {
+        var memory = WriterMemory()
+        var batch = first
+        while true {
+            let usable = await self.commit(batch, on: connection, memory: &memory)
+            guard let next = await self.queue.nextBatch() else { return nil }
+            if !usable || connection.isClosed { return next }
+            batch = next
+        }
+    }
+
+    /// Commits a batch and answers its callers; returns false when the connection failed under it.
+    private func commit(
+        _ batch: [AppendRequest], on connection: PostgresConnection, memory: inout WriterMemory
+    ) async -> Bool {
         do {
             let start = ContinuousClock.now
             let outcomes = try await BatchWriter(requests: batch, logger: self.logger).write(
@@ -167,20 +185,38 @@ public final class EventStore: Service, Sendable {
                 }, duration: ContinuousClock.now - start)
             self.wakeup.signal()
             for (request, outcome) in zip(batch, outcomes) { request.reply.resume(with: outcome) }
+            return true
         } catch {
             memory = WriterMemory()
             self.statistics.recordFailure()
-            guard batch.count > 1, !connection.isClosed else {
+            let failed = connection.isClosed || Self.isConnectionFailure(Self.unwrap(error))
+            guard batch.count > 1, !failed else {
                 for request in batch { request.reply.resume(throwing: Self.unwrap(error)) }
-                return
+                return !failed
             }
             // One request may carry what the database refuses (a duplicate event id, say): retry each alone so
             // that it fails by itself and its batch-mates still land.
             self.logger.warning(
                 "batch append failed; retrying its requests one by one",
                 metadata: ["error": "\(safeDescription(of: Self.unwrap(error)))"])
-            for request in batch { await self.commit([request], on: connection, memory: &memory) }
+            var usable = true
+            for request in batch {
+                if usable {
+                    usable = await self.commit([request], on: connection, memory: &memory)
+                } else {
+                    request.reply.resume(throwing: Self.unwrap(error))
+                }
+            }
+            return usable
         }
+    }
+
+    /// An error that says the connection itself is gone (no answer from the server, or a connection or shutdown
+    /// SQLSTATE), as opposed to a statement the server refused.
+    static func isConnectionFailure(_ error: any Error) -> Bool {
+        guard let error = error as? PSQLError else { return false }
+        guard let state = error.serverInfo?[.sqlState] else { return true }
+        return state.hasPrefix("08") || state.hasPrefix("57P")
     }
 
     static func unwrap(_ error: any Error) -> any Error {
@@ -190,10 +226,13 @@ public final class EventStore: Service, Sendable {
         return error
     }
 
-    /// Holds one connection LISTENing for other processes' commits; reconnects after a failure. Followers also
-    /// poll, so a notification lost while reconnecting only delays them.
+    /// Holds one connection LISTENing for other processes' commits; after a failure, takes a new connection (the
+    /// dead one goes back to the pool, which drops it) after a jittered backoff. Followers also poll, so a
+    /// notification lost while reconnecting only delays them.
     private func listenForCommits() async {
+        var backoff = Backoff()
         while !Task.isCancelled {
+            let started = ContinuousClock.now
             do {
                 try await self.client.withConnection { connection in
                     try await connection.listen(on: Self.notificationChannel) { notifications in
@@ -206,8 +245,10 @@ public final class EventStore: Service, Sendable {
                 self.logger.warning(
                     "LISTEN connection lost; followers poll until it is back",
                     metadata: ["error": "\(safeDescription(of: error))"])
-                try? await Task.sleep(for: .seconds(1))
             }
+            // A connection that listened for a while was a success: the next failure starts the backoff afresh.
+            if ContinuousClock.now - started > .seconds(10) { backoff.reset() }
+            do { try await backoff.wait() } catch { return }
         }
     }
 
@@ -215,9 +256,9 @@ public final class EventStore: Service, Sendable {
 
     /// The last position and its hash, or (0, genesis) for an empty log.
     public func head() async throws -> (position: Int64, hash: [UInt8]) {
-        let rows = try await self.client.query(
-            "SELECT position, hash FROM events ORDER BY position DESC LIMIT 1", logger: self.logger)
-        for try await (position, hash) in rows.decode((Int64, ByteBuffer).self) {
+        let rows = try await self.rows("SELECT position, hash FROM events ORDER BY position DESC LIMIT 1")
+        for row in rows {
+            let (position, hash) = try row.decode((Int64, ByteBuffer).self)
             return (position, Array(buffer: hash))
         }
         return (0, EventChain.genesisHash)
@@ -226,14 +267,14 @@ public final class EventStore: Service, Sendable {
     /// The stored result and request digest of an append made with `idempotencyKey`, if there was one.
     public func idempotentAppend(forKey idempotencyKey: String) async throws -> (digest: [UInt8], result: AppendResult)?
     {
-        let rows = try await self.client.query(
+        let rows = try await self.rows(
             """
             SELECT request_digest, stream_type, stream_id, first_position, last_position, first_version, last_version
             FROM append_idempotency WHERE idempotency_key = \(idempotencyKey)
-            """, logger: self.logger)
-        for try await (digest, type, id, firstPosition, lastPosition, firstVersion, lastVersion) in rows.decode(
-            (ByteBuffer, String, String, Int64, Int64, Int64, Int64).self)
-        {
+            """)
+        for row in rows {
+            let (digest, type, id, firstPosition, lastPosition, firstVersion, lastVersion) = try row.decode(
+                (ByteBuffer, String, String, Int64, Int64, Int64, Int64).self)
             let result = AppendResult(
                 stream: StreamName(type: type, id: id), firstPosition: firstPosition, lastPosition: lastPosition,
                 firstVersion: firstVersion, lastVersion: lastVersion, replayed: true)
@@ -244,10 +285,10 @@ public final class EventStore: Service, Sendable {
 
     /// The current version of a stream: 0 when it has no events.
     public func version(of stream: StreamName) async throws -> Int64 {
-        let rows = try await self.client.query(
-            "SELECT coalesce(max(stream_version), 0) FROM events WHERE stream_type = \(stream.type) AND stream_id = \(stream.id)",
-            logger: self.logger)
-        for try await version in rows.decode(Int64.self) { return version }
+        let rows = try await self.rows(
+            "SELECT coalesce(max(stream_version), 0) FROM events WHERE stream_type = \(stream.type) AND stream_id = \(stream.id)"
+        )
+        for row in rows { return try row.decode(Int64.self) }
         return 0
     }
 
@@ -256,31 +297,30 @@ public final class EventStore: Service, Sendable {
         _ stream: StreamName, from version: Int64 = 1, limit: Int = 1_000
     ) async throws -> [RecordedEvent] {
         try await self.decode(
-            self.client.query(
+            self.rows(
                 """
                 SELECT canonical, hash FROM events
                 WHERE stream_type = \(stream.type) AND stream_id = \(stream.id) AND stream_version >= \(version)
                 ORDER BY stream_version LIMIT \(limit)
-                """, logger: self.logger))
+                """))
     }
 
     /// Events after `position` in log order, at most `limit`. A page never skips an event: a position is visible
     /// only once every lower position is (see docs/event-log.md).
     public func readAll(after position: Int64, limit: Int = 1_000) async throws -> [RecordedEvent] {
         try await self.decode(
-            self.client.query(
-                "SELECT canonical, hash FROM events WHERE position > \(position) ORDER BY position LIMIT \(limit)",
-                logger: self.logger))
+            self.rows(
+                "SELECT canonical, hash FROM events WHERE position > \(position) ORDER BY position LIMIT \(limit)"))
     }
 
     /// Events of streams of type `streamType` after `position` in log order, at most `limit`.
     public func readAll(after position: Int64, streamType: String, limit: Int = 1_000) async throws -> [RecordedEvent] {
         try await self.decode(
-            self.client.query(
+            self.rows(
                 """
                 SELECT canonical, hash FROM events WHERE stream_type = \(streamType) AND position > \(position)
                 ORDER BY position LIMIT \(limit)
-                """, logger: self.logger))
+                """))
     }
 
     /// Every event of streams of type `streamType` up to `position`, in log order, read page by page: the
@@ -298,9 +338,15 @@ public final class EventStore: Service, Sendable {
         }
     }
 
-    private func decode(_ rows: PostgresRowSequence) async throws -> [RecordedEvent] {
+    /// A read's rows, on a connection had within `connectionDeadline`.
+    private func rows(_ query: PostgresQuery) async throws -> [PostgresRow] {
+        try await self.client.query(query, acquiringWithin: self.connectionDeadline, logger: self.logger)
+    }
+
+    private func decode(_ rows: [PostgresRow]) async throws -> [RecordedEvent] {
         var events: [RecordedEvent] = []
-        for try await (canonical, hash) in rows.decode((ByteBuffer, ByteBuffer).self) {
+        for row in rows {
+            let (canonical, hash) = try row.decode((ByteBuffer, ByteBuffer).self)
             do {
                 events.append(
                     try EventChain.decode(

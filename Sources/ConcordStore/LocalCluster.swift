@@ -93,6 +93,29 @@ public struct LocalCluster: Sendable {
         process.waitUntilExit()
     }
 
+    /// Stops the server now: `immediate` is a crash for the clients (no clean disconnect), `fast` a clean one.
+    /// Fault tests use it under a running service.
+    public func stopServer(mode: String = "immediate") async throws(ClusterError) {
+        try await self.run("pg_ctl", ["-D", self.dataDirectory, "-m", mode, "-w", "-t", "60", "stop"])
+    }
+
+    /// Starts a cluster that `stopServer` stopped.
+    public func startServer() async throws(ClusterError) {
+        try await self.run(
+            "pg_ctl",
+            ["-D", self.dataDirectory, "-l", self.dataDirectory + "/../postgres.log", "-w", "-t", "60", "start"])
+    }
+
+    /// `pg_ctl restart` in `mode` (the log file is named again: the server must not inherit our output pipes).
+    public func restartServer(mode: String = "immediate") async throws(ClusterError) {
+        try await self.run(
+            "pg_ctl",
+            [
+                "-D", self.dataDirectory, "-l", self.dataDirectory + "/../postgres.log", "-m", mode, "-w", "-t", "60",
+                "restart",
+            ])
+    }
+
     public func isRunning() async -> Bool {
         (try? await self.run("pg_ctl", ["-D", self.dataDirectory, "status"], quiet: true)) != nil
     }

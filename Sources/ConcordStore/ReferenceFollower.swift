@@ -32,23 +32,53 @@ public final class ReferenceFollower: Service, Sendable {
 
     public func run() async throws {
         // Shutdown may come while the database is still unreachable: cancel the whole run, the load loop included.
-        try await cancelWhenGracefulShutdown {
-            let head = try await self.loadUntilItWorks()
-            let waiters = self.gate.withLock { gate in
-                gate.loaded = true
-                defer { gate.waiters.removeAll() }
-                return gate.waiters
+        do {
+            try await cancelWhenGracefulShutdown {
+                let position = try await self.loadUntilItWorks()
+                let waiters = self.gate.withLock { gate in
+                    gate.loaded = true
+                    defer { gate.waiters.removeAll() }
+                    return gate.waiters
+                }
+                for waiter in waiters { waiter.resume() }
+                try await self.follow(after: position)
             }
-            for waiter in waiters { waiter.resume() }
-            for try await event in self.store.subscribe(after: head)
-            where event.stream.type == ReferenceEvent.streamType {
-                try self.data.apply(event)
+        } catch is CancellationError {
+            return
+        }
+    }
+
+    /// Applies reference events as they are appended. Losing the database (a restart, an outage) is not the end of
+    /// the service, which would take the whole process down with it: follow again from the last event applied, once
+    /// the database answers. An event that cannot be applied is an error in the log itself, and is thrown.
+    private func follow(after start: Int64) async throws {
+        var position = start
+        var backoff = Backoff()
+        while !Task.isCancelled {
+            var events = self.store.subscribe(after: position).makeAsyncIterator()
+            while true {
+                let event: RecordedEvent?
+                do {
+                    event = try await events.next()
+                } catch {
+                    if Task.isCancelled { return }
+                    self.logger.warning(
+                        "reference data follower lost the database; following again",
+                        metadata: ["error": "\(safeDescription(of: error))", "position": "\(position)"])
+                    try await backoff.wait()
+                    break
+                }
+                guard let event else { return }
+                if event.stream.type == ReferenceEvent.streamType { try self.data.apply(event) }
+                position = event.position
+                backoff.reset()
             }
         }
     }
 
     /// The database may not answer yet when the service starts; keep trying.
     private func loadUntilItWorks() async throws -> Int64 {
+        var backoff = Backoff()
         while true {
             do {
                 // The head first: an event committed while loading is then read again by the follower, which is
@@ -60,7 +90,7 @@ public final class ReferenceFollower: Service, Sendable {
                 if Task.isCancelled { throw error }
                 self.logger.warning(
                     "cannot load reference data yet", metadata: ["error": "\(safeDescription(of: error))"])
-                try await Task.sleep(for: .seconds(1))
+                try await backoff.wait()
             }
         }
     }

@@ -8,6 +8,7 @@ import Hummingbird
 import CoreMetrics
 import Logging
 import PostgresNIO
+import ServiceLifecycle
 
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -31,7 +32,10 @@ struct Serve: AsyncParsableCommand {
         defer { bootstrap.stopClusterIfStarted() }
         let migrator = Migrator(migrations: try Migration.bundled(), logger: logger)
         try await failing { _ = try await bootstrap.migrate(logger: logger) }
-        let client = PostgresClient(configuration: bootstrap.settings.service, backgroundLogger: logger)
+        var service = bootstrap.settings.service
+        // Names this process in pg_stat_activity: an operator (or a test) sees which node holds the projection lease.
+        service.options.additionalStartupParameters.append(("application_name", "concord serve \(getpid())"))
+        let client = PostgresClient(configuration: service, backgroundLogger: logger)
         // One registry for the process: `/metrics` renders it, and it backs swift-metrics for every library too.
         let metrics = ConcordMetrics()
         MetricsSystem.bootstrap(metrics.factory)
@@ -46,10 +50,38 @@ struct Serve: AsyncParsableCommand {
             AppContext(
                 client: client, store: store, migrator: migrator, tokens: TokenStore(client: client, logger: logger),
                 reference: ReferenceFollower(store: store, logger: logger), vault: vault, checkpoints: checkpoints,
-                metrics: metrics),
+                metrics: metrics, projectionStallThreshold: try Self.stallThreshold()),
             host: self.host, port: self.port,
             logger: logger)
-        try await app.runService()
+        try await Self.runUntilStopped(
+            [app, PoolWatch(client: client, configuration: service, logger: logger)], logger: logger)
+    }
+
+    /// Runs the application (and the pool's watch) until SIGTERM or SIGINT. Graceful shutdown (the server stops
+    /// taking requests, queued appends are committed or refused, connections close) gets `shutdownGrace`; what is
+    /// still running then is cancelled, so the process always exits. A service that ends by itself ends the group
+    /// with an error, and the process exits non-zero, for its supervisor (systemd's `Restart=on-failure`) to start
+    /// it again: a half-dead process that keeps its pid but serves nothing is worse than a restart.
+    static func runUntilStopped(
+        _ services: [any Service], shutdownGrace: Duration = .seconds(7), logger: Logger
+    ) async throws {
+        var configuration = ServiceGroupConfiguration(
+            services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        configuration.maximumGracefulShutdownDuration = shutdownGrace
+        // Last resort, if something ignores cancellation too: the library stops the process rather than hang.
+        configuration.maximumCancellationDuration = .seconds(2)
+        try await ServiceGroup(configuration: configuration).run()
+    }
+
+    /// `CONCORD_PROJECTION_STALL_SECONDS` (default 30): how long an appended event may wait for the projection before
+    /// `/readyz` calls the projection stalled.
+    static func stallThreshold(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> Duration {
+        let text = environment["CONCORD_PROJECTION_STALL_SECONDS"] ?? "30"
+        guard let seconds = Int(text), seconds > 0 else {
+            throw ValidationFailure(
+                message: "CONCORD_PROJECTION_STALL_SECONDS takes a positive number of seconds, not \(text)")
+        }
+        return .seconds(seconds)
     }
 
     /// `CONCORD_CHECKPOINT_KEY` (a private key file) and `CONCORD_CHECKPOINT_INTERVAL` (seconds, default 3600);

@@ -8,30 +8,6 @@ import NIOCore
 import PostgresNIO
 import Testing
 
-extension TestClientProtocol {
-    /// `send`, on a connection of its own: the test client's one connection serves requests one after the other,
-    /// so requests meant to race must each have their own.
-    func sendApart(
-        _ method: HTTPRequest.Method, _ uri: String, token: String?, body: String? = nil,
-        headers extra: HTTPFields = [:]
-    ) async throws -> Answer {
-        let port = try #require(self.port)
-        var headers = extra
-        if let token { headers[.authorization] = "Bearer \(token)" }
-        if body != nil, headers[.contentType] == nil { headers[.contentType] = "application/json" }
-        let request = TestClient.Request(
-            uri, method: method, authority: "127.0.0.1", headers: headers, body: body.map { ByteBuffer(string: $0) })
-        let response = try await TestClient.withClient(host: "127.0.0.1", port: port) { client in
-            try await client.execute(request)
-        }
-        let bytes = response.body.map { Array(buffer: $0) } ?? []
-        return Answer(
-            status: response.head.status, headers: response.head.headerFields,
-            json: bytes.isEmpty
-                ? .null : ((try? JSONParser.parse(bytes)) ?? .string(String(decoding: bytes, as: UTF8.self))))
-    }
-}
-
 /// The command pipeline under races, over real HTTP and a real PostgreSQL: racing copies of one request, a retry
 /// after the command changed who may read the case, and checks made again when an append meets a concurrent change.
 @Suite struct CommandPipelineTests {
@@ -59,7 +35,8 @@ extension TestClientProtocol {
             for round in 0..<12 {
                 let (path, token, body) =
                     round.isMultiple(of: 2)
-                    ? ("/v1/complaints", tokens.office, lodgeBody) : ("/v1/referrals", tokens.programme, referralBody)
+                    ? ("/v1/complaints", tokens.office, Body.complaint)
+                    : ("/v1/referrals", tokens.programme, Body.referral)
                 let headers = try Self.key("race-\(round)")
                 async let first = client.sendApart(.post, path, token: token, body: body, headers: headers)
                 async let second = client.sendApart(.post, path, token: token, body: body, headers: headers)
@@ -84,7 +61,7 @@ extension TestClientProtocol {
         let settings = try await TestDatabases.shared.freshDatabase()
         let tokens = try await Tokens.make(settings)
         try await withApplication(settings: settings) { client in
-            let lodged = try await client.send(.post, "/v1/complaints", token: tokens.office, body: lodgeBody)
+            let lodged = try await client.send(.post, "/v1/complaints", token: tokens.office, body: Body.complaint)
             let id = try #require(lodged["id"]?.stringValue)
             for (command, body) in [("acknowledge", "{}"), ("assign", #"{"programme":"CCT"}"#)] {
                 let answer = try await client.send(
@@ -127,7 +104,7 @@ extension TestClientProtocol {
         try await withApplication(settings: settings) { client in
             var ids: [String] = []
             for _ in 0..<16 {
-                let lodged = try await client.send(.post, "/v1/complaints", token: tokens.office, body: lodgeBody)
+                let lodged = try await client.send(.post, "/v1/complaints", token: tokens.office, body: Body.complaint)
                 let id = try #require(lodged["id"]?.stringValue)
                 for (command, body) in [("acknowledge", "{}"), ("assign", #"{"programme":"CCT"}"#)] {
                     let answer = try await client.send(
@@ -169,7 +146,7 @@ extension TestClientProtocol {
         let settings = try await TestDatabases.shared.freshDatabase()
         let tokens = try await Tokens.make(settings)
         try await withApplication(settings: settings) { client in
-            let lodged = try await client.send(.post, "/v1/complaints", token: tokens.office, body: lodgeBody)
+            let lodged = try await client.send(.post, "/v1/complaints", token: tokens.office, body: Body.complaint)
             let id = try #require(lodged["id"]?.stringValue)
             let note = #"{"text":"Called back."}"#
             let path = "/v1/complaints/\(id)/add_note"

@@ -15,7 +15,7 @@ import Testing
         let settings = try await TestDatabases.shared.freshDatabase()
         let tokens = try await Tokens.make(settings)
         try await withApplication(settings: settings) { client in
-            let lodged = try await client.send(.post, "/v1/complaints", token: tokens.office, body: lodgeBody)
+            let lodged = try await client.send(.post, "/v1/complaints", token: tokens.office, body: Body.complaint)
             let id = try #require(lodged["id"]?.stringValue)
             let cases: [(HTTPRequest.Method, String, String)] = [
                 (.delete, "/v1/complaints/\(id)", "GET, HEAD"),
@@ -44,7 +44,7 @@ import Testing
         let settings = try await TestDatabases.shared.freshDatabase()
         let tokens = try await Tokens.make(settings)
         try await withApplication(settings: settings) { client in
-            let lodged = try await client.send(.post, "/v1/complaints", token: tokens.office, body: lodgeBody)
+            let lodged = try await client.send(.post, "/v1/complaints", token: tokens.office, body: Body.complaint)
             let id = try #require(lodged["id"]?.stringValue)
             let gets: [(String, String?)] = [
                 ("/healthz", nil), ("/readyz", nil), ("/metrics", nil), ("/openapi.yaml", nil),
@@ -76,7 +76,7 @@ import Testing
             let refused = ["text/plain", "application/jsonp", "application/json; charset=latin1", "json", "+json"]
             for type in refused {
                 let answer = try await client.send(
-                    .post, "/v1/complaints", token: tokens.office, body: lodgeBody, headers: [.contentType: type])
+                    .post, "/v1/complaints", token: tokens.office, body: Body.complaint, headers: [.contentType: type])
                 #expect(answer.status == .unsupportedMediaType, "\(type): \(answer.json)")
                 #expect(answer.headers[.contentType] == "application/problem+json")
                 #expect(answer["field"] == "Content-Type", "\(type)")
@@ -84,7 +84,7 @@ import Testing
             // No Content-Type at all: 415, not a guess.
             let bare = try await client.execute(
                 uri: "/v1/complaints", method: .post, headers: [.authorization: "Bearer \(tokens.office)"],
-                body: ByteBuffer(string: lodgeBody)
+                body: ByteBuffer(string: Body.complaint)
             ) { response in response.status }
             #expect(bare == .unsupportedMediaType)
 
@@ -95,7 +95,7 @@ import Testing
             ]
             for type in accepted {
                 let answer = try await client.send(
-                    .post, "/v1/complaints", token: tokens.office, body: lodgeBody, headers: [.contentType: type])
+                    .post, "/v1/complaints", token: tokens.office, body: Body.complaint, headers: [.contentType: type])
                 #expect(answer.status == .created, "\(type): \(answer.json)")
             }
         }
@@ -146,7 +146,7 @@ import Testing
         let settings = try await TestDatabases.shared.freshDatabase()
         let tokens = try await Tokens.make(settings)
         try await withApplication(settings: settings) { client in
-            let lodged = try await client.send(.post, "/v1/complaints", token: tokens.office, body: lodgeBody)
+            let lodged = try await client.send(.post, "/v1/complaints", token: tokens.office, body: Body.complaint)
             let id = try #require(lodged["id"]?.stringValue)
             let answers = [
                 lodged,
@@ -177,7 +177,7 @@ import Testing
         let settings = try await TestDatabases.shared.freshDatabase()
         let tokens = try await Tokens.make(settings)
         try await withApplication(settings: settings) { client in
-            let lodged = try await client.send(.post, "/v1/complaints", token: tokens.office, body: lodgeBody)
+            let lodged = try await client.send(.post, "/v1/complaints", token: tokens.office, body: Body.complaint)
             let id = try #require(lodged["id"]?.stringValue)
             for (template, parameters) in defaults.byOperation {
                 let query = parameters.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }

@@ -32,7 +32,7 @@ import Testing
             #expect(before.value("concord_database_up") == 1)
             #expect(before.value("concord_database_max_connections") ?? 0 > 0)
 
-            let lodged = try await client.send(.post, "/v1/complaints", token: tokens.office, body: lodgeBody)
+            let lodged = try await client.send(.post, "/v1/complaints", token: tokens.office, body: Body.complaint)
             #expect(lodged.status == .created)
             let id = try #require(lodged["id"]?.stringValue)
             #expect(try await client.send(.get, "/v1/complaints/\(id)", token: tokens.office).status == .ok)

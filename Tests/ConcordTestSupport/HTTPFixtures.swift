@@ -8,6 +8,7 @@ import HummingbirdTesting
 import Logging
 import NIOCore
 import PostgresNIO
+import Testing
 import Synchronization
 
 /// Fixtures of the HTTP suites: tokens, request bodies, answers, and the application on a real port.
@@ -72,6 +73,13 @@ public struct Answer: Sendable {
     public var text: String
 
     public subscript(key: String) -> JSONValue? { self.json[key] }
+
+    public init(status: HTTPResponse.Status, headers: HTTPFields, body bytes: [UInt8]) {
+        self.status = status
+        self.headers = headers
+        self.json = bytes.isEmpty ? .null : ((try? JSONParser.parse(bytes)) ?? .null)
+        self.text = String(decoding: bytes, as: UTF8.self)
+    }
 }
 
 extension TestClientProtocol {
@@ -85,12 +93,28 @@ extension TestClientProtocol {
         return try await self.execute(
             uri: uri, method: method, headers: headers, body: body.map { ByteBuffer(string: $0) }
         ) { response in
-            let bytes = Array(buffer: response.body)
-            return Answer(
-                status: response.status, headers: response.headers,
-                json: bytes.isEmpty ? .null : ((try? JSONParser.parse(bytes)) ?? .null),
-                text: String(decoding: bytes, as: UTF8.self))
+            Answer(status: response.status, headers: response.headers, body: Array(buffer: response.body))
         }
+    }
+
+    /// `send`, on a connection of its own: the test client's one connection serves requests one after the other,
+    /// so requests meant to race must each have their own.
+    public func sendApart(
+        _ method: HTTPRequest.Method, _ uri: String, token: String?, body: String? = nil,
+        headers extra: HTTPFields = [:]
+    ) async throws -> Answer {
+        let port = try #require(self.port)
+        var headers = extra
+        if let token { headers[.authorization] = "Bearer \(token)" }
+        if body != nil, headers[.contentType] == nil { headers[.contentType] = "application/json" }
+        let request = TestClient.Request(
+            uri, method: method, authority: "127.0.0.1", headers: headers, body: body.map { ByteBuffer(string: $0) })
+        let response = try await TestClient.withClient(host: "127.0.0.1", port: port) { client in
+            try await client.execute(request)
+        }
+        return Answer(
+            status: response.head.status, headers: response.head.headerFields,
+            body: response.body.map { Array(buffer: $0) } ?? [])
     }
 }
 
@@ -228,7 +252,8 @@ public func applicationRoutes() throws -> [(method: HTTPRequest.Method, path: St
     let client = PostgresClient(
         configuration: .init(host: "localhost", username: "nobody", password: nil, database: nil, tls: .disable),
         backgroundLogger: logger)
-    let router = buildRouter(try applicationContext(client: client, logger: logger), logger: logger)
+    let router = buildRouter(
+        try applicationContext(client: client, logger: logger), logger: logger, answering405: false)
     return router.routes.map { ($0.method, $0.path.description) }
 }
 
