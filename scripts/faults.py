@@ -377,7 +377,8 @@ class Recorder:
                 "replay" if answer.copy == "replay" and answer.attempt == 1 else "retry"
             self.attempts[kind] += 1
             self.statuses[answer.status if answer.status is not None else "conn-error"] += 1
-            self.file.write(json.dumps(line, separators=(",", ":")) + "\n")
+            if not self.file.closed:  # a client still retrying after the end writes nothing more
+                self.file.write(json.dumps(line, separators=(",", ":")) + "\n")
 
     def close(self) -> None:
         with self.lock:
@@ -499,7 +500,7 @@ class Clients:
         racer.start()
         answer = self._retry_loop(command, "first", barrier)
         racer.join()
-        if answer is not None and not (200 <= answer.status < 300):
+        if answer is None or not (200 <= answer.status < 300):
             # The racing copy may have got the 2xx: the flow goes on with that one (the mismatch is a finding).
             with self.recorder.lock:
                 others = [a for a in self.recorder.answers[command.key] if a.definitive() and a.status < 300]
@@ -818,8 +819,23 @@ def main() -> int:
         return 2
 
 
+def binary_origin(binary: str) -> str:
+    """The commit of the checkout the binary was built in (`+dirty` with uncommitted changes), and its build time."""
+    built = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(os.path.getmtime(binary)))
+    if "/.build/" not in binary:
+        return f"built {built}"
+    checkout = binary.split("/.build/")[0]
+    try:
+        commit = subprocess.run(["git", "-C", checkout, "describe", "--always", "--dirty=+dirty", "--abbrev=12"],
+                                capture_output=True, text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.TimeoutExpired):
+        commit = ""
+    return f"checkout {checkout} at {commit or '?'} (now), built {built}"
+
+
 def run(args, run_id: str) -> int:
-    log(f"run {run_id}, seed {args.seed}, binary {args.binary}, records in {args.workdir}")
+    args.origin = binary_origin(args.binary)
+    log(f"run {run_id}, seed {args.seed}, binary {args.binary} ({args.origin}), records in {args.workdir}")
     cluster = Cluster(args, args.workdir)
     service = None
     watch = None
@@ -916,7 +932,8 @@ def run(args, run_id: str) -> int:
         caught = watch.caught_up_after(t_last_fault)
         lying, ready_total = watch.stale_readyz()
         summary = {
-            "run": run_id, "seed": args.seed, "binary": args.binary, "workdir": args.workdir,
+            "run": run_id, "seed": args.seed, "binary": args.binary, "binary_origin": args.origin,
+            "workdir": args.workdir,
             "load_seconds": round(t_load_end - t_load, 1),
             "commands_sent": len(recorder.commands),
             "commands_2xx": findings["acknowledged"],
@@ -946,7 +963,7 @@ def run(args, run_id: str) -> int:
             "answer_vs_log": len(findings["answer_vs_log"]) == 0,
             "refused": len(findings["refused"]) == 0,
             "unresolved": len(findings["unresolved"]) == 0,
-            "projection": caught is not None and caught <= args.projection_deadline,
+            "projection": caught is not None and caught <= args.projection_deadline and settle is not None,
             "verify": verify_ok,
             "sigterm": sigterm is not None,
         }
@@ -972,7 +989,7 @@ def print_summary(summary: dict, findings: dict, checks: dict, args) -> None:
     lines = [
         "",
         "===== concord fault harness =====",
-        f"binary             {summary['binary']}",
+        f"binary             {summary['binary']} ({summary['binary_origin']})",
         f"load               {summary['load_seconds']} s at {args.rate:g} commands/s, {args.clients} clients",
         f"commands sent      {summary['commands_sent']} (distinct idempotency keys)",
         f"answered 2xx       {summary['commands_2xx']}",
