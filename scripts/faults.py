@@ -49,6 +49,10 @@ def now() -> float:
     return time.monotonic()
 
 
+def wall_clock(t: float) -> str:
+    return time.strftime("%H:%M:%S", time.gmtime(t)) + f".{int(t % 1 * 1000):03d}"
+
+
 def log(message: str) -> None:
     print(f"[faults {time.strftime('%H:%M:%S')}] {message}", flush=True)
 
@@ -185,6 +189,9 @@ class Service:
         self.lock = threading.Lock()
         self.expected_exit = False
         self.unexpected_exits: list[tuple[float, int]] = []
+        self.unreachable: list[tuple[float, float]] = []  # stretches without /healthz 200, not caused by a kill
+        self.watchdog_restarts = 0
+        self.restarting = False  # a kill and restart of the harness's own is under way
         self.starts = 0
         self.supervising = True
         self.supervisor = threading.Thread(target=self._supervise, daemon=True)
@@ -239,16 +246,43 @@ class Service:
 
     def _supervise(self) -> None:
         # An exit that was not ours (a crash, a start that failed while PostgreSQL restarted): start it again,
-        # as systemd's Restart=on-failure would, and note it.
+        # as systemd's Restart=on-failure would, and note it. A process that is alive but does not answer
+        # /healthz for --liveness seconds is killed and started again, as a liveness probe would, and noted: the
+        # service is meant to heal itself, so each such restart is a finding.
+        down_since = None
         while self.supervising:
-            time.sleep(0.2)
+            time.sleep(0.5)
             with self.lock:
-                proc, expected = self.proc, self.expected_exit
-            if proc and not expected and proc.poll() is not None and self.supervising:
+                proc, expected, ours = self.proc, self.expected_exit, self.restarting
+            if not self.supervising:
+                break
+            if proc and not expected and proc.poll() is not None:
                 self.unexpected_exits.append((now(), proc.returncode))
                 log(f"concord serve exited on its own (status {proc.returncode}); starting it again")
                 time.sleep(0.5)
                 self.start()
+                down_since = None
+                continue
+            status, _, _, _ = request("127.0.0.1", self.port, "GET", "/healthz", None, {}, timeout=2)
+            t = now()
+            if status == 200 or ours:
+                if down_since is not None and not ours:
+                    self.unreachable.append((down_since, t))
+                down_since = None
+                continue
+            if down_since is None:
+                down_since = t
+                continue
+            if self.args.liveness and t - down_since > self.args.liveness:
+                self.unreachable.append((down_since, t))
+                self.watchdog_restarts += 1
+                log(f"concord serve alive but not answering /healthz for {t - down_since:.0f} s; "
+                    "killing it and starting it again (watchdog)")
+                self.kill()
+                self.start()
+                down_since = None
+        if down_since is not None:
+            self.unreachable.append((down_since, now()))
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -330,7 +364,8 @@ class Command:
 
 
 class Answer:
-    __slots__ = ("key", "copy", "attempt", "status", "etag", "version", "id", "title", "detail", "error", "t0", "t1")
+    __slots__ = ("key", "copy", "attempt", "status", "etag", "version", "id", "title", "detail", "error", "t0", "t1",
+                 "wall")
 
     def __init__(self, **kw):
         for name in self.__slots__:
@@ -340,10 +375,12 @@ class Answer:
         return is_definitive(self.status)
 
     def describe(self) -> str:
+        sent = wall_clock(self.wall) if self.wall else "?"
+        took = f"{(self.t1 - self.t0) * 1000:.0f} ms"
         if self.status is None:
-            return f"{self.copy}#{self.attempt}: {self.error}"
+            return f"{self.copy}#{self.attempt} sent {sent}, {took}: {self.error}"
         extra = f" ETag {self.etag} id {self.id}" if self.status < 300 else f" {self.title}: {self.detail}"
-        return f"{self.copy}#{self.attempt}: {self.status}{extra}"
+        return f"{self.copy}#{self.attempt} sent {sent}, {took}: {self.status}{extra}"
 
 
 class Recorder:
@@ -529,7 +566,7 @@ class Clients:
             t1 = now()
             etag, version, ident, title, detail = parse_answer(status, response_headers, text)
             answer = Answer(key=command.key, copy=copy, attempt=attempt, status=status, etag=etag, version=version,
-                            id=ident, title=title, detail=detail, error=error, t0=t0, t1=t1)
+                            id=ident, title=title, detail=detail, error=error, t0=t0, t1=t1, wall=t_wall)
             self.recorder.record(command, answer, response_headers, text, t_wall)
             if answer.definitive():
                 return answer
@@ -791,6 +828,9 @@ def main() -> int:
                         help="seconds after the last fault for the projection to reach the head (default 5)")
     parser.add_argument("--settle", type=float, default=30,
                         help="seconds to wait, after the load, for the projection to reach the head (default 30)")
+    parser.add_argument("--liveness", type=float, default=20,
+                        help="a service alive but not answering /healthz for this many seconds is killed and started "
+                             "again, and the self_healing check fails; 0: never (default 20)")
     parser.add_argument("--seed", default=None, help="seed of the clients' choices (default: random)")
     parser.add_argument("--port", type=int, default=0, help="the service's port (default: a free one)")
     parser.add_argument("--pg-bin", default=None, help="PostgreSQL server binaries (default: newest under "
@@ -880,7 +920,9 @@ def run(args, run_id: str) -> int:
             if index:
                 time.sleep(args.interval)
             t0 = now()
+            w0 = time.time()
             if fault == "kill":
+                service.restarting = True
                 service.kill()
                 service.start()
                 try:
@@ -888,14 +930,16 @@ def run(args, run_id: str) -> int:
                 except HarnessError as error:
                     log(str(error))
                     up = None
+                service.restarting = False
                 t1 = now()
-                log(f"fault {index + 1}/{len(plan)}: SIGKILL of concord serve; restarted, /healthz after "
-                    + (f"{up:.2f} s" if up is not None else "never"))
+                log(f"fault {index + 1}/{len(plan)} at {wall_clock(w0)}: SIGKILL of concord serve; restarted, "
+                    "/healthz after " + (f"{up:.2f} s" if up is not None else "never"))
             else:
                 cluster.restart_immediate()
                 t1 = now()
-                log(f"fault {index + 1}/{len(plan)}: PostgreSQL restart -m immediate, accepting after {t1 - t0:.2f} s")
-            faults.append((fault, t0, t1))
+                log(f"fault {index + 1}/{len(plan)} at {wall_clock(w0)}: PostgreSQL restart -m immediate, accepting "
+                    f"after {t1 - t0:.2f} s")
+            faults.append((fault, t0, t1, w0))
         time.sleep(args.tail)
         t_last_fault = faults[-1][2] if faults else t_load
 
@@ -922,8 +966,12 @@ def run(args, run_id: str) -> int:
         verify = concord(args, env, "audit", "verify", check=False, timeout=600)
         verify_text = (verify.stdout + verify.stderr).strip()
         verify_ok = verify.returncode == 0 and "log is sound" in verify.stdout
+        reachable_at_end = request("127.0.0.1", service.port, "GET", "/healthz", None, {}, timeout=2)[0] == 200
         sigterm = service.terminate(10)
+        service.supervisor.join(5)
         service_exits = len(service.unexpected_exits)
+        unreachable = [b - a for a, b in service.unreachable]
+        watchdog = service.watchdog_restarts
         service = None
 
         idempotency = read_idempotency(cluster, f"faults-{run_id}-")
@@ -942,9 +990,16 @@ def run(args, run_id: str) -> int:
             "statuses": {str(k): v for k, v in sorted(recorder.statuses.items(), key=lambda kv: str(kv[0]))},
             "flows_completed": dict(recorder.flows_done), "flows_stopped_by_end_of_load": dict(recorder.flows_stopped),
             "flows_cut_short_by_a_refusal": dict(recorder.flows_aborted),
+            "fault_times": [f"{'SIGKILL' if f[0] == 'kill' else 'PostgreSQL restart'} at {wall_clock(f[3])}, "
+                            f"back after {f[2] - f[1]:.2f} s" for f in faults],
             "kills": sum(1 for f in faults if f[0] == "kill"),
             "pg_restarts": sum(1 for f in faults if f[0] == "pg"),
             "service_exits_on_its_own": service_exits,
+            "service_unreachable_s": {"total": round(sum(unreachable), 1),
+                                      "longest": round(max(unreachable, default=0), 1),
+                                      "stretches": len(unreachable)},
+            "watchdog_restarts": watchdog,
+            "reachable_at_end": reachable_at_end,
             "log_events_total": log_events,
             "log_events_of_run": sum(len(v) for v in log_by_key.values()),
             "events_per_key": {str(k): v for k, v in sorted(per_key.items())},
@@ -965,6 +1020,7 @@ def run(args, run_id: str) -> int:
             "unresolved": len(findings["unresolved"]) == 0,
             "projection": caught is not None and caught <= args.projection_deadline and settle is not None,
             "verify": verify_ok,
+            "self_healing": watchdog == 0 and reachable_at_end,
             "sigterm": sigterm is not None,
         }
         summary["checks"] = {name: ("ok" if passed else "FAILED") for name, passed in checks.items()}
@@ -972,6 +1028,8 @@ def run(args, run_id: str) -> int:
         with open(os.path.join(args.workdir, "summary.json"), "w") as out:
             json.dump(summary, out, indent=2)
         print_summary(summary, findings, checks, args)
+        if not all(checks.values()):
+            args.keep_cluster = True  # for looking into the findings (psql on the socket; pg_ctl start first)
         return 0 if all(checks.values()) else 1
     finally:
         if watch:
@@ -982,6 +1040,9 @@ def run(args, run_id: str) -> int:
         cluster.stop()
         if cluster.own and not args.keep_cluster:
             shutil.rmtree(os.path.join(args.workdir, "pg", "data"), ignore_errors=True)
+        elif cluster.own:
+            log(f"cluster data kept: {cluster.datadir} (start it with pg_ctl -D as its owner; then psql "
+                f"'{cluster.owner_url}')")
 
 
 def print_summary(summary: dict, findings: dict, checks: dict, args) -> None:
@@ -1001,6 +1062,10 @@ def print_summary(summary: dict, findings: dict, checks: dict, args) -> None:
         f"{sum(summary['flows_cut_short_by_a_refusal'].values())} {summary['flows_cut_short_by_a_refusal'] or ''}",
         f"faults             {summary['kills']} SIGKILLs, {summary['pg_restarts']} PostgreSQL restarts "
         f"(-m immediate); service exits on its own: {summary['service_exits_on_its_own']}",
+        *[f"                     {line}" for line in summary["fault_times"]],
+        f"service            unreachable {summary['service_unreachable_s']['total']} s outside the kills "
+        f"(longest {summary['service_unreachable_s']['longest']} s); watchdog restarts {summary['watchdog_restarts']} "
+        f"(--liveness {args.liveness:g} s); answering at the end: {'yes' if summary['reachable_at_end'] else 'NO'}",
         f"log                {summary['log_events_total']} events, {summary['log_events_of_run']} with this run's keys "
         f"(events per key: {summary['events_per_key']})",
         f"lost               {len(findings['lost'])}",
