@@ -263,10 +263,16 @@ class Service:
                 self.start()
                 down_since = None
                 continue
+            if ours:
+                # The harness's own kill: a stretch that began before it counts up to now.
+                if down_since is not None:
+                    self.unreachable.append((down_since, now()))
+                down_since = None
+                continue
             status, _, _, _ = request("127.0.0.1", self.port, "GET", "/healthz", None, {}, timeout=2)
             t = now()
-            if status == 200 or ours:
-                if down_since is not None and not ours:
+            if status == 200:
+                if down_since is not None:
                     self.unreachable.append((down_since, t))
                 down_since = None
                 continue
@@ -969,7 +975,7 @@ def run(args, run_id: str) -> int:
         reachable_at_end = request("127.0.0.1", service.port, "GET", "/healthz", None, {}, timeout=2)[0] == 200
         sigterm = service.terminate(10)
         service.supervisor.join(5)
-        service_exits = len(service.unexpected_exits)
+        service_exits = [code for _, code in service.unexpected_exits]
         unreachable = [b - a for a, b in service.unreachable]
         watchdog = service.watchdog_restarts
         service = None
@@ -1020,7 +1026,7 @@ def run(args, run_id: str) -> int:
             "unresolved": len(findings["unresolved"]) == 0,
             "projection": caught is not None and caught <= args.projection_deadline and settle is not None,
             "verify": verify_ok,
-            "self_healing": watchdog == 0 and reachable_at_end,
+            "self_healing": watchdog == 0 and not service_exits and reachable_at_end,
             "sigterm": sigterm is not None,
         }
         summary["checks"] = {name: ("ok" if passed else "FAILED") for name, passed in checks.items()}
@@ -1061,9 +1067,12 @@ def print_summary(summary: dict, findings: dict, checks: dict, args) -> None:
         f"{sum(summary['flows_stopped_by_end_of_load'].values())}, cut short by a refusal or no answer "
         f"{sum(summary['flows_cut_short_by_a_refusal'].values())} {summary['flows_cut_short_by_a_refusal'] or ''}",
         f"faults             {summary['kills']} SIGKILLs, {summary['pg_restarts']} PostgreSQL restarts "
-        f"(-m immediate); service exits on its own: {summary['service_exits_on_its_own']}",
+        f"(-m immediate)",
         *[f"                     {line}" for line in summary["fault_times"]],
-        f"service            unreachable {summary['service_unreachable_s']['total']} s outside the kills "
+        f"service            exits on its own: {len(summary['service_exits_on_its_own'])} (statuses "
+        f"{summary['service_exits_on_its_own'] or '-'}; negative: killed by that signal, e.g. -4 SIGILL from a "
+        f"Swift trap); see serve.log",
+        f"                   unreachable {summary['service_unreachable_s']['total']} s outside the kills "
         f"(longest {summary['service_unreachable_s']['longest']} s); watchdog restarts {summary['watchdog_restarts']} "
         f"(--liveness {args.liveness:g} s); answering at the end: {'yes' if summary['reachable_at_end'] else 'NO'}",
         f"log                {summary['log_events_total']} events, {summary['log_events_of_run']} with this run's keys "
