@@ -990,6 +990,8 @@ def run(args, run_id: str) -> int:
             "workdir": args.workdir,
             "load_seconds": round(t_load_end - t_load, 1),
             "commands_sent": len(recorder.commands),
+            "achieved_rate": round(len(recorder.commands) / max(t_load_end - t_load, 1e-9), 1),
+            "latency_2xx_ms": latency_figures(recorder),
             "commands_2xx": findings["acknowledged"],
             "attempts": dict(recorder.attempts),
             "retries": sum(v for k, v in recorder.attempts.items() if k != "first"),
@@ -1051,13 +1053,25 @@ def run(args, run_id: str) -> int:
                 f"'{cluster.owner_url}')")
 
 
+def latency_figures(recorder: Recorder) -> str:
+    with recorder.lock:
+        times = sorted((a.t1 - a.t0) * 1000 for answers in recorder.answers.values() for a in answers
+                       if a.status is not None and 200 <= a.status < 300)
+    if not times:
+        return "-"
+    pick = lambda q: times[min(len(times) - 1, int(len(times) * q))]
+    return f"p50 {pick(0.5):.0f} ms, p99 {pick(0.99):.0f} ms"
+
+
 def print_summary(summary: dict, findings: dict, checks: dict, args) -> None:
     a = summary["attempts"]
     lines = [
         "",
         "===== concord fault harness =====",
         f"binary             {summary['binary']} ({summary['binary_origin']})",
-        f"load               {summary['load_seconds']} s at {args.rate:g} commands/s, {args.clients} clients",
+        f"load               {summary['load_seconds']} s, target {args.rate:g} commands/s, achieved "
+        f"{summary['achieved_rate']:g}/s (faults and retries included), {args.clients} clients; 2xx latency "
+        f"{summary['latency_2xx_ms']}",
         f"commands sent      {summary['commands_sent']} (distinct idempotency keys)",
         f"answered 2xx       {summary['commands_2xx']}",
         f"retries            {summary['retries']} (after an error or 5xx: {a.get('retry', 0)}, racing copies: "
