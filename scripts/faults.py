@@ -1115,7 +1115,8 @@ def print_summary(summary: dict, findings: dict, checks: dict, args) -> None:
         if isinstance(items, list) and items:
             lines.append(f"--- {name}: {len(items)} (first 5)")
             lines += [f"    {item[:400]}" for item in items[:5]]
-    lines.append(f"records            {args.workdir}/answers.jsonl, summary.json, serve.log, pg/postgres.log")
+    lines.append(f"records            {args.workdir}/answers.jsonl, summary.json, serve.log"
+                 + (", pg/postgres.log" if not os.environ.get("DATABASE_URL") else ""))
     lines.append("RESULT             " + ("PASS" if all(checks.values()) else
                                           "FAIL: " + ", ".join(k for k, v in checks.items() if not v)))
     print("\n".join(lines), flush=True)
