@@ -13,7 +13,8 @@ Checks (exit status 1 when any fails, 2 when the harness itself could not run):
   refused_written   no key answered only with a definitive 4xx while the log holds its write
   answer_vs_log     a 2xx names the stream and the version the log holds for that key
   refused           no legal command refused (the harness only sends legal commands)
-  unresolved        every command got a definitive answer before --give-up
+  readable          every case created reads back (GET, 200) at its last acknowledged version or later
+  unresolved        every command, and every copy of it, got a definitive answer before --give-up
   projection        the projection reaches the log head within --projection-deadline s of the last fault
   verify            `concord audit verify` says the log is sound
   sigterm           the service exits within 10 s of SIGTERM at the end
@@ -403,6 +404,8 @@ class Recorder:
         self.flows_done = collections.Counter()
         self.flows_stopped = collections.Counter()  # the load ended mid-flow
         self.flows_aborted = collections.Counter()  # a command got no 2xx
+        self.gave_up: list[tuple[str, str, int, Answer]] = []  # copies retried to --give-up without an answer
+        self.cases: dict[str, tuple[str, str]] = {}  # case id -> (collection, key of its creation)
 
     def register(self, command: Command) -> None:
         with self.lock:
@@ -525,6 +528,8 @@ class Clients:
                 if not case_id:
                     outcome = self.recorder.flows_aborted
                     break
+                with self.recorder.lock:
+                    self.recorder.cases[case_id] = (collection, key)
             if rng.random() < self.args.replay_fraction:
                 replays.append((command, answer))
         # Replays after the case moved on: the same request with the same key must get the original answer.
@@ -577,6 +582,8 @@ class Clients:
             if answer.definitive():
                 return answer
             if now() > deadline:
+                with self.recorder.lock:
+                    self.recorder.gave_up.append((command.key, copy, attempt, answer))
                 return None
             delay = backoff
             retry_after = response_headers.get("retry-after")
@@ -802,8 +809,45 @@ def analyse(recorder: Recorder, log_by_key: dict, idempotency: dict | None) -> d
         else:
             findings["unresolved"].append(f"{label}: no definitive answer ({len(answers)} attempts); "
                                           f"{'written' if events else 'not written'}")
+    for key, copy, attempts, last in recorder.gave_up:
+        command = recorder.commands[key]
+        ok = [a for a in recorder.answers.get(key, []) if a.definitive() and a.status < 300]
+        if ok:  # the key got its 2xx on another copy; this retry never got it back
+            findings["unresolved"].append(
+                f"{key} {command.name} {command.path}: the {copy} copy gave up after {attempts} attempts without a "
+                f"definitive answer (last: {last.describe()}) although {ok[0].describe()}")
     findings["acknowledged"] = acknowledged
     return findings
+
+
+def read_back(args, service: Service, tokens: dict, recorder: Recorder, log_by_key: dict) -> list[str]:
+    """Every case the run created, read with the office token that created it (an office reads what it lodged
+    or sent): it must answer 200 at the version of the last acknowledged command on it, or later."""
+    last_version: dict[str, int] = {}
+    for key, events in log_by_key.items():
+        for event in events:
+            last_version[event["stream_id"]] = max(last_version.get(event["stream_id"], 0), event["stream_version"])
+    problems = []
+    headers = {"Authorization": f"Bearer {tokens['office']}"}
+    for case_id, (collection, key) in sorted(recorder.cases.items()):
+        status = None
+        for _ in range(5):
+            status, response_headers, text, error = request(
+                "127.0.0.1", service.port, "GET", f"/v1/{collection}/{case_id}", None, headers,
+                timeout=args.request_timeout)
+            if is_definitive(status):
+                break
+            time.sleep(0.5)
+        if status != 200:
+            _, _, _, title, detail = parse_answer(status, response_headers, text)
+            problems.append(f"{case_id} (created by {key}): GET answered {status or error} {title or ''} "
+                            f"{detail or ''}".rstrip())
+            continue
+        version = etag_version(response_headers.get("etag"))
+        if version is None or version < last_version.get(case_id, 0):
+            problems.append(f"{case_id}: GET answered version {version}, the log holds "
+                            f"{last_version.get(case_id)} for this run's commands")
+    return problems
 
 
 def main() -> int:
@@ -973,6 +1017,8 @@ def run(args, run_id: str) -> int:
         verify_text = (verify.stdout + verify.stderr).strip()
         verify_ok = verify.returncode == 0 and "log is sound" in verify.stdout
         reachable_at_end = request("127.0.0.1", service.port, "GET", "/healthz", None, {}, timeout=2)[0] == 200
+        log(f"reading back the {len(recorder.cases)} cases the run created")
+        unreadable = read_back(args, service, tokens, recorder, log_by_key)
         sigterm = service.terminate(10)
         service.supervisor.join(5)
         service_exits = [code for _, code in service.unexpected_exits]
@@ -993,6 +1039,7 @@ def run(args, run_id: str) -> int:
             "achieved_rate": round(len(recorder.commands) / max(t_load_end - t_load, 1e-9), 1),
             "latency_2xx_ms": latency_figures(recorder),
             "commands_2xx": findings["acknowledged"],
+            "cases_created": len(recorder.cases),
             "attempts": dict(recorder.attempts),
             "retries": sum(v for k, v in recorder.attempts.items() if k != "first"),
             "statuses": {str(k): v for k, v in sorted(recorder.statuses.items(), key=lambda kv: str(kv[0]))},
@@ -1025,6 +1072,7 @@ def run(args, run_id: str) -> int:
             "refused_written": len(findings["refused_written"]) == 0,
             "answer_vs_log": len(findings["answer_vs_log"]) == 0,
             "refused": len(findings["refused"]) == 0,
+            "readable": len(unreadable) == 0,
             "unresolved": len(findings["unresolved"]) == 0,
             "projection": caught is not None and caught <= args.projection_deadline and settle is not None,
             "verify": verify_ok,
@@ -1032,6 +1080,7 @@ def run(args, run_id: str) -> int:
             "sigterm": sigterm is not None,
         }
         summary["checks"] = {name: ("ok" if passed else "FAILED") for name, passed in checks.items()}
+        findings["readable"] = unreadable
         summary["findings"] = {name: findings[name] for name in checks if isinstance(findings.get(name), list)}
         with open(os.path.join(args.workdir, "summary.json"), "w") as out:
             json.dump(summary, out, indent=2)
@@ -1097,6 +1146,7 @@ def print_summary(summary: dict, findings: dict, checks: dict, args) -> None:
         f"refused, written   {len(findings['refused_written'])}",
         f"answer vs log      {len(findings['answer_vs_log'])}",
         f"refused (4xx)      {len(findings['refused'])}",
+        f"unreadable cases   {len(findings['readable'])} of {summary['cases_created']} read back",
         f"unresolved         {len(findings['unresolved'])}",
         "projection head    "
         + (f"{summary['time_to_projection_head_after_last_fault_s']} s after the last fault"
