@@ -17,6 +17,7 @@ Checks (exit status 1 when any fails, 2 when the harness itself could not run):
   unresolved        every command, and every copy of it, got a definitive answer before --give-up
   projection        the projection reaches the log head within --projection-deadline s of the last fault
   verify            `concord audit verify` says the log is sound
+  self_healing      the service never exited by itself, never needed the --liveness watchdog, answers at the end
   sigterm           the service exits within 10 s of SIGTERM at the end
 
 Standard library only. docs/operations.md ("Fault harness") says how to read the output.
