@@ -25,7 +25,9 @@ struct ErrorMiddleware: RouterMiddleware {
             if Self.isUnavailable(error) {
                 var response = Problem(
                     status: .serviceUnavailable, title: "Database unavailable",
-                    detail: "the event log cannot be reached; nothing was changed, try again shortly"
+                    detail:
+                        "the event log cannot be reached, so whether the request took effect is not known: send it "
+                        + "again shortly with the same Idempotency-Key, which answers as the first attempt did"
                 ).response()
                 response.headers[.retryAfter] = "5"
                 return response

@@ -235,9 +235,10 @@ public struct CaseCommands<Kind: CaseKind>: Sendable {
         do {
             return try await body()
         } catch {
-            guard let key = request.idempotencyKey, !(error is CancellationError),
-                let earlier = try? await self.store.idempotentAppend(forKey: key)
-            else { throw error }
+            guard let key = request.idempotencyKey, !(error is CancellationError) else { throw error }
+            // A lookup that fails (the database went away) is that failure, never the refusal: whether the key was
+            // answered before is then unknown, and the caller retries.
+            guard let earlier = try await self.store.idempotentAppend(forKey: key) else { throw error }
             guard request.requestDigest == nil || request.requestDigest == earlier.digest,
                 earlier.result.stream.type == Kind.streamType
             else { throw Refusal.idempotencyKeyReused }
