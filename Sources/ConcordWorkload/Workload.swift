@@ -2,19 +2,11 @@ import ConcordCore
 import ConcordStore
 import Foundation
 
-/// A deterministic pseudo-random generator (SplitMix64): the same seed gives the same workload.
-public struct SeededRandom: RandomNumberGenerator, Sendable {
-    var state: UInt64
+/// A deterministic pseudo-random generator (SplitMix64, the core's): the same seed gives the same workload.
+public typealias SeededRandom = SeededGenerator
 
-    public init(seed: UInt64) { self.state = seed }
-
-    public mutating func next() -> UInt64 {
-        self.state &+= 0x9E37_79B9_7F4A_7C15
-        var z = self.state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+extension SeededGenerator {
+    public init(seed: UInt64) { self.init(state: seed) }
 }
 
 /// Random but legal workloads: a small country's reference data, and cases of every kind walked through random
