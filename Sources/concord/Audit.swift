@@ -111,12 +111,11 @@ struct Audit: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Sign the log's head now, append the checkpoint to the log and write it to a file for auditors.")
 
-        @Option(help: "The private signing key (env CONCORD_CHECKPOINT_KEY).")
-        var key: String? = ProcessInfo.processInfo.environment["CONCORD_CHECKPOINT_KEY"]
+        @Option(help: "The private signing key (default: env CONCORD_CHECKPOINT_KEY).") var key: String?
         @Option(help: "Where to write the checkpoint (default: standard output).") var out: String?
 
         func run() async throws {
-            guard let file = self.key else {
+            guard let file = self.key ?? ProcessInfo.processInfo.environment["CONCORD_CHECKPOINT_KEY"] else {
                 throw ValidationFailure(message: "give the signing key with --key or CONCORD_CHECKPOINT_KEY")
             }
             let key = try failingNow { try CheckpointKeys.privateKey(file: file) }.rawRepresentation

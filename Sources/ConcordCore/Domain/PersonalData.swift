@@ -81,7 +81,7 @@ public enum PersonalData {
     /// Seals a clear personal object for `subject`: AES-GCM over its canonical bytes (without `subject`), with the
     /// subject as associated data so that sealed bytes cannot be moved to another subject.
     public static func seal(_ object: JSONValue, subject: String, key: SymmetricKey) throws -> JSONValue {
-        var members: [String: JSONValue] = [:]
+        var members = JSONObject()
         if case .object(let all) = object { members = all }
         members["subject"] = nil
         let box = try AES.GCM.seal(
