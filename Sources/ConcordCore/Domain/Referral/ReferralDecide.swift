@@ -45,8 +45,9 @@ extension Referral {
         // A withheld person (a redirect of a referral whose subject was erased) was checked when recorded.
         if let person = request.person.clear {
             try check.text(person.reference, "person.reference")
+            // In canonical order: the same request is refused the same way.
             for (key, _) in person.formFields {
-                try check.text(key, "person.form_fields")  // in canonical order: the same request is refused the same way
+                try check.text(key, "person.form_fields")
                 // The log's keys stay below U+10000, where Python's sort_keys gives the canonical order too.
                 try check.that(
                     !key.hasCharacterAboveBMP, "person.form_fields",
