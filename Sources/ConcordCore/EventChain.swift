@@ -76,14 +76,20 @@ public enum EventChain {
     }
 
     /// Rebuilds an event from its canonical bytes, checking (unless `checkingCanonicalForm` is false) that they are
-    /// canonical: re-encoding gives the same bytes. Verification always checks; the service's own reads of bytes
-    /// it wrote skip the re-encoding, which costs as much as the parse. `hash` is the stored hash; it is not
-    /// checked here.
+    /// canonical: exactly the bytes that encoding the event again would give. The parser checks the form while it
+    /// reads (no second encoding); what it cannot know is checked here: the record's members and metadata are the
+    /// known ones, and each value has its one text form. Verification always checks; the service's own reads of
+    /// bytes it wrote may skip it. `hash` is the stored hash; it is not checked here.
     public static func decode(
         canonical bytes: [UInt8], hash: [UInt8], checkingCanonicalForm: Bool = true
     ) throws(EventDecodingError) -> RecordedEvent {
         let value: JSONValue
-        do { value = try JSONParser.parse(bytes) } catch { throw EventDecodingError(reason: error.description) }
+        do {
+            value = try JSONParser.parse(bytes, canonical: checkingCanonicalForm)
+        } catch {
+            throw EventDecodingError(
+                reason: checkingCanonicalForm ? "bytes are not canonical: \(error.description)" : error.description)
+        }
         guard case .object(let members) = value else { throw EventDecodingError(reason: "not a JSON object") }
         func string(_ key: String) throws(EventDecodingError) -> String {
             guard let text = members[key]?.stringValue else { throw EventDecodingError(reason: "\(key) missing") }
@@ -99,14 +105,26 @@ public enum EventChain {
         guard let id = UUID(lowercaseText: try string("event_id")) else {
             throw EventDecodingError(reason: "bad event_id")
         }
-        guard let recordedAt = Timestamp(rfc3339: try string("recorded_at")) else {
+        let recordedAtText = try string("recorded_at")
+        guard let recordedAt = Timestamp(rfc3339: recordedAtText) else {
             throw EventDecodingError(reason: "bad recorded_at")
         }
         guard let schemaVersion = Int32(exactly: try integer("schema_version")) else {
             throw EventDecodingError(reason: "bad schema_version")
         }
-        guard let metadata = members["metadata"], case .object = metadata, let payload = members["payload"] else {
+        guard let metadata = members["metadata"], case .object(let metadataMembers) = metadata,
+            let payload = members["payload"]
+        else {
             throw EventDecodingError(reason: "metadata or payload missing")
+        }
+        if checkingCanonicalForm {
+            // Ten members found by name and no more: exactly the record's. The metadata holds only known strings
+            // (an unknown one would be dropped by decoding), and the time has one text form.
+            guard
+                metadataMembers.allSatisfy({
+                    EventMetadata.CodingKeys(rawValue: $0.key) != nil && $0.value.stringValue != nil
+                }), recordedAt.rfc3339.utf8.elementsEqual(recordedAtText.utf8)
+            else { throw EventDecodingError(reason: "bytes are not canonical") }
         }
         let event = RecordedEvent(
             position: try integer("position"),
@@ -114,9 +132,6 @@ public enum EventChain {
             streamVersion: try integer("stream_version"), id: id, type: try string("event_type"),
             schemaVersion: schemaVersion, payload: payload, metadata: EventMetadata(jsonValue: metadata),
             recordedAt: recordedAt, hash: hash)
-        guard !checkingCanonicalForm || Self.canonicalBytes(of: event) == bytes else {
-            throw EventDecodingError(reason: "bytes are not canonical")
-        }
         return event
     }
 }

@@ -12,6 +12,17 @@ public struct StreamName: Sendable, Hashable, CustomStringConvertible {
     }
 
     public var description: String { "\(self.type)/\(self.id)" }
+
+    /// Exact: two ids that differ in their bytes are two streams (as they are in PostgreSQL), even when Swift's `==`
+    /// would call the strings canonically equivalent.
+    public static func == (left: StreamName, right: StreamName) -> Bool {
+        left.type.isExactly(right.type) && left.id.isExactly(right.id)
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        self.type.hashExactly(into: &hasher)
+        self.id.hashExactly(into: &hasher)
+    }
 }
 
 /// What an appender expects the stream's current version to be.
@@ -75,7 +86,7 @@ public struct EventMetadata: Sendable, Hashable, Codable {
 
     /// The stored form: absent fields are left out rather than written as null.
     public var jsonValue: JSONValue {
-        var members: [String: JSONValue] = [:]
+        var members = JSONObject()
         for (key, value) in self.fields {
             if let value { members[key.rawValue] = .string(value) }
         }

@@ -1,15 +1,35 @@
 /// A small strict JSON parser into `JSONValue`. The log reads events from their stored canonical bytes with it, so it
-/// must be fast and must refuse anything `JSONValue` cannot hold (fractional numbers, duplicate keys, bad escapes).
+/// must be fast and must refuse anything `JSONValue` cannot hold (fractional numbers, integers outside the I-JSON
+/// range, duplicate keys, member names with characters at or above U+10000, bad escapes).
 public struct JSONParseError: Error, Sendable, Equatable, CustomStringConvertible {
     public var offset: Int
     public var reason: String
-    public var description: String { "invalid JSON at byte \(self.offset): \(self.reason)" }
+    /// The member names (and array indexes) leading to the faulty value, outermost first; empty at the top.
+    public var path: [String] = []
+
+    public init(offset: Int, reason: String, path: [String] = []) {
+        self.offset = offset
+        self.reason = reason
+        self.path = path
+    }
+
+    /// The path as a request's field is named: `person.form_fields.age`.
+    public var field: String { self.path.joined(separator: ".") }
+
+    public var description: String {
+        "invalid JSON at byte \(self.offset)\(self.path.isEmpty ? "" : " (in \(self.field))"): \(self.reason)"
+    }
 }
 
 public enum JSONParser {
-    public static func parse(_ bytes: some Collection<UInt8>) throws(JSONParseError) -> JSONValue {
+    /// Parses any JSON text `JSONValue` can hold. With `canonical`, also refuses anything that is not already in
+    /// the canonical form of `docs/event-log.md` (whitespace, members out of order, an escape the form does not
+    /// use, `-0`), so that the log's bytes are checked while they are read instead of by encoding them again.
+    public static func parse(
+        _ bytes: some Collection<UInt8>, canonical: Bool = false
+    ) throws(JSONParseError) -> JSONValue {
         let buffer = Array(bytes)
-        var reader = Reader(bytes: buffer)
+        var reader = Reader(bytes: buffer, canonical: canonical)
         reader.skipWhitespace()
         let value = try reader.parseValue(depth: 0)
         reader.skipWhitespace()
@@ -18,16 +38,38 @@ public enum JSONParser {
     }
 }
 
+extension JSONParseError {
+    /// The same error, one level further in: inside the member (or array element) `name`.
+    func inside(_ name: String) -> JSONParseError {
+        var error = self
+        error.path.insert(name, at: 0)
+        return error
+    }
+}
+
 private struct Reader {
     let bytes: [UInt8]
+    /// Only the canonical form is accepted.
+    let canonical: Bool
     var index = 0
     static let maximumDepth = 64
 
-    init(bytes: [UInt8]) { self.bytes = bytes }
+    init(bytes: [UInt8], canonical: Bool) {
+        self.bytes = bytes
+        self.canonical = canonical
+    }
 
     func error(_ reason: String) -> JSONParseError { JSONParseError(offset: self.index, reason: reason) }
 
+    func outOfRange() -> JSONParseError {
+        self.error(
+            "integer out of range: integers run from \(JSONValue.integerRange.lowerBound) to "
+                + "\(JSONValue.integerRange.upperBound) (send larger numbers as strings)")
+    }
+
+    /// In canonical mode there is none to skip: whitespace then fails as an unexpected character.
     mutating func skipWhitespace() {
+        guard !self.canonical else { return }
         while self.index < self.bytes.count {
             switch self.bytes[self.index] {
             case 0x20, 0x09, 0x0A, 0x0D: self.index += 1
@@ -63,12 +105,14 @@ private struct Reader {
 
     mutating func parseObject(depth: Int) throws(JSONParseError) -> JSONValue {
         self.index += 1
-        var members: [String: JSONValue] = [:]
+        var members: [JSONObject.Element] = []
         members.reserveCapacity(12)  // an event record has 10 members: no regrowth while filling it
+        // Canonical input (the log) comes in order: then no sort is needed, and duplicates are neighbours.
+        var ordered = true
         self.skipWhitespace()
         if self.index < self.bytes.count, self.bytes[self.index] == UInt8(ascii: "}") {
             self.index += 1
-            return .object(members)
+            return .object(JSONObject(ordered: members))
         }
         while true {
             self.skipWhitespace()
@@ -76,21 +120,39 @@ private struct Reader {
                 throw self.error("expected a member name")
             }
             let key = try self.parseString()
+            guard !key.hasCharacterAboveBMP else {
+                throw self.error("member name \(key) has a character at or above U+10000; Concord's names do not")
+            }
             self.skipWhitespace()
             guard self.index < self.bytes.count, self.bytes[self.index] == UInt8(ascii: ":") else {
                 throw self.error("expected ':'")
             }
             self.index += 1
             self.skipWhitespace()
-            let value = try self.parseValue(depth: depth + 1)
-            guard members.updateValue(value, forKey: key) == nil else { throw self.error("duplicate member \(key)") }
+            let value: JSONValue
+            do { value = try self.parseValue(depth: depth + 1) } catch { throw error.inside(key) }
+            if let last = members.last {
+                guard !last.key.isExactly(key) else { throw self.error("duplicate member \(key)") }
+                if ordered && !last.key.precedesInUTF16Order(key) {
+                    guard !self.canonical else { throw self.error("member \(key) is out of canonical order") }
+                    ordered = false
+                }
+            }
+            members.append((key, value))
             self.skipWhitespace()
             guard self.index < self.bytes.count else { throw self.error("unexpected end of object") }
             let separator = self.bytes[self.index]
             self.index += 1
-            if separator == UInt8(ascii: "}") { return .object(members) }
+            if separator == UInt8(ascii: "}") { break }
             guard separator == UInt8(ascii: ",") else { throw self.error("expected ',' or '}'") }
         }
+        if !ordered {
+            members.sort { $0.key.precedesInUTF16Order($1.key) }
+            for index in members.indices.dropFirst() where members[index - 1].key.isExactly(members[index].key) {
+                throw self.error("duplicate member \(members[index].key)")
+            }
+        }
+        return .object(JSONObject(ordered: members))
     }
 
     mutating func parseArray(depth: Int) throws(JSONParseError) -> JSONValue {
@@ -103,7 +165,10 @@ private struct Reader {
         }
         while true {
             self.skipWhitespace()
-            elements.append(try self.parseValue(depth: depth + 1))
+            do { elements.append(try self.parseValue(depth: depth + 1)) } catch {
+                throw error.inside(
+                    String(elements.count))
+            }
             self.skipWhitespace()
             guard self.index < self.bytes.count else { throw self.error("unexpected end of array") }
             let separator = self.bytes[self.index]
@@ -123,6 +188,9 @@ private struct Reader {
         let digits = self.index - digitsStart
         guard digits > 0 else { throw self.error("expected digits") }
         guard digits == 1 || self.bytes[digitsStart] != UInt8(ascii: "0") else { throw self.error("leading zero") }
+        guard !self.canonical || digitsStart == start || self.bytes[digitsStart] != UInt8(ascii: "0") else {
+            throw self.error("-0 is written 0 in canonical form")
+        }
         if self.index < self.bytes.count,
             self.bytes[self.index] == UInt8(ascii: ".") || self.bytes[self.index] | 0x20 == UInt8(ascii: "e")
         {
@@ -136,9 +204,10 @@ private struct Reader {
             let (times10, overflow1) = value.multipliedReportingOverflow(by: 10)
             let (next, overflow2) =
                 negative ? times10.subtractingReportingOverflow(digit) : times10.addingReportingOverflow(digit)
-            guard !overflow1, !overflow2 else { throw self.error("integer out of range") }
+            guard !overflow1, !overflow2 else { throw self.outOfRange() }
             value = next
         }
+        guard JSONValue.integerRange.contains(value) else { throw self.outOfRange() }
         return value
     }
 
@@ -182,6 +251,30 @@ private struct Reader {
         guard self.index < self.bytes.count else { throw self.error("unterminated escape") }
         let code = self.bytes[self.index]
         self.index += 1
+        if self.canonical {
+            // The canonical form escapes only `"`, `\\`, and characters below U+0020 (`\\u00xx`, lowercase, when they
+            // have no short form).
+            switch code {
+            case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "b"), UInt8(ascii: "f"), UInt8(ascii: "n"),
+                UInt8(ascii: "r"), UInt8(ascii: "t"):
+                break
+            case UInt8(ascii: "u"):
+                guard self.index + 4 <= self.bytes.count, self.bytes[self.index] == UInt8(ascii: "0"),
+                    self.bytes[self.index + 1] == UInt8(ascii: "0"), self.bytes[self.index + 2] <= UInt8(ascii: "1"),
+                    !(UInt8(ascii: "A")...UInt8(ascii: "F")).contains(self.bytes[self.index + 3])
+                else { throw self.error("an escape the canonical form does not use") }
+                let low = self.bytes[self.index + 3]
+                guard
+                    self.bytes[self.index + 2] == UInt8(ascii: "1")
+                        || ![
+                            UInt8(ascii: "8"), UInt8(ascii: "9"), UInt8(ascii: "a"), UInt8(ascii: "c"),
+                            UInt8(ascii: "d"),
+                        ].contains(low)
+                else { throw self.error("an escape the canonical form writes short") }
+            default:
+                throw self.error("an escape the canonical form does not use")
+            }
+        }
         switch code {
         case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): out.append(code)
         case UInt8(ascii: "b"): out.append(0x08)

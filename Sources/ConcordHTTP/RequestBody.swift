@@ -23,7 +23,8 @@ enum RequestBody {
         do {
             return (bytes, try JSONParser.parse(bytes))
         } catch {
-            throw Problem(status: .badRequest, title: "Malformed JSON", detail: error.description, field: "")
+            // `field` names the member at fault (an integer out of range, a key Concord refuses), "" for the body.
+            throw Problem(status: .badRequest, title: "Malformed JSON", detail: error.description, field: error.field)
         }
     }
 

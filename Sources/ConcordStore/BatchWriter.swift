@@ -113,8 +113,14 @@ struct BatchWriter {
         var known = context.known
         var plan = Plan(head: context.head)
         var head = context.head
-        // Time never runs backwards in the log, even if the clock does.
-        let now = max(Timestamp.now(), head.recordedAt)
+        // Time never runs backwards in the log, even if the clock does: `audit as-of --time` relies on it.
+        let clock = Timestamp.now()
+        let now = max(clock, head.recordedAt)
+        if clock < head.recordedAt {
+            self.logger.warning(
+                "the clock is behind the log's head: recording at the head's time",
+                metadata: ["clock": "\(clock.rfc3339)", "head_recorded_at": "\(head.recordedAt.rfc3339)"])
+        }
         for request in self.requests {
             if let key = request.idempotencyKey, let (digest, original) = known[key] {
                 plan.outcomes.append(

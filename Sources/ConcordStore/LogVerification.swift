@@ -28,12 +28,18 @@ extension EventStore {
         progress: (@Sendable (Int64) -> Void)? = nil
     ) async throws -> VerificationReport {
         var previousHash = EventChain.genesisHash
+        var previousRecordedAt: Timestamp? = nil
         if first > 1 {
             let rows = try await self.client.query(
-                "SELECT hash FROM events WHERE position = \(first - 1)", logger: self.logger)
-            for try await hash in rows.decode(ByteBuffer.self) { previousHash = Array(buffer: hash) }
+                "SELECT hash, concord_microseconds(recorded_at) FROM events WHERE position = \(first - 1)",
+                logger: self.logger)
+            for try await (hash, recordedAt) in rows.decode((ByteBuffer, Int64).self) {
+                previousHash = Array(buffer: hash)
+                previousRecordedAt = Timestamp(microsecondsSinceEpoch: recordedAt)
+            }
         }
-        var verifier = ChainVerifier(after: first - 1, previousHash: previousHash)
+        var verifier = ChainVerifier(
+            after: first - 1, previousHash: previousHash, previousRecordedAt: previousRecordedAt)
         // Whether each stream is a legal sequence can only be judged from its first event.
         var audit: StreamAudit? = checkStreams && first == 1 ? StreamAudit() : nil
         let end = last ?? Int64.max
@@ -51,6 +57,14 @@ extension EventStore {
             do {
                 for (row, work) in zip(rows, prepared) {
                     let event = try verifier.check(row, prepared: work.chain)
+                    // A checkpoint vouching for a position too far back for the verifier's memory: the stored hash
+                    // there has been checked by the chain already (or precedes the range, taken as given).
+                    if let claim = verifier.unresolvedCheckpoint,
+                        let problem = verifier.resolve(
+                            claim, storedHash: try await self.hash(at: claim.vouchedPosition))
+                    {
+                        throw problem
+                    }
                     if let problem = audit?.problem(with: event, decoded: work.payload) {
                         throw ChainVerifier.Problem(position: row.position, reason: problem)
                     }
@@ -108,21 +122,28 @@ extension EventStore {
         Task {
             let rows = try await self.client.query(
                 """
-                SELECT position, stream_type, stream_id, stream_version, event_type, canonical, hash,
-                       payload::text, metadata::text, concord_microseconds(recorded_at)
+                SELECT position, stream_type, stream_id, stream_version, event_id, event_type, schema_version,
+                       canonical, hash, payload::text, metadata::text, concord_microseconds(recorded_at)
                 FROM events e WHERE position >= \(start) AND position <= \(end)
                 ORDER BY position LIMIT \(limit)
                 """, logger: self.logger)
             var page: [ChainVerifier.StoredEvent] = []
             page.reserveCapacity(limit)
-            for try await (position, type, id, version, eventType, canonical, hash, payload, metadata, recordedAt)
+            for try await (
+                position, type, id, version, eventID, eventType, schemaVersion, canonical, hash, payload, metadata,
+                recordedAt
+            )
                 in rows.decode(
-                    (Int64, String, String, Int64, String, ByteBuffer, ByteBuffer, String, String, Int64).self)
+                    (
+                        Int64, String, String, Int64, UUID, String, Int32, ByteBuffer, ByteBuffer, String, String,
+                        Int64
+                    ).self)
             {
                 page.append(
                     ChainVerifier.StoredEvent(
                         position: position, stream: StreamName(type: type, id: id), streamVersion: version,
-                        eventType: eventType, canonical: Array(buffer: canonical), hash: Array(buffer: hash),
+                        eventID: eventID, eventType: eventType, schemaVersion: schemaVersion,
+                        canonical: Array(buffer: canonical), hash: Array(buffer: hash),
                         copies: ChainVerifier.Copies(
                             payload: Array(payload.utf8), metadata: Array(metadata.utf8),
                             recordedAt: Timestamp(microsecondsSinceEpoch: recordedAt))))

@@ -6,20 +6,27 @@ import Testing
 enum RandomJSON {
     static let alphabet: [Character] = Array("aZ09 \"\\/\n\t\u{1}\u{1F}é—😀{}[],:")
 
+    /// Member names: below U+10000, as the log's are; U+E000 and U+FF21 meet the other characters in the sort.
+    static let keyAlphabet: [Character] = Array("aZ09 \"\\/\n\t\u{1}é—\u{E000}\u{FF21}{}[],:")
+
     static func string(_ rng: inout SeededRandom) -> String {
         String((0..<Int.random(in: 0...8, using: &rng)).map { _ in alphabet.randomElement(using: &rng)! })
+    }
+
+    static func key(_ rng: inout SeededRandom) -> String {
+        String((0..<Int.random(in: 0...4, using: &rng)).map { _ in keyAlphabet.randomElement(using: &rng)! })
     }
 
     static func value(_ rng: inout SeededRandom, depth: Int = 0) -> JSONValue {
         switch Int.random(in: 0...(depth > 3 ? 3 : 5), using: &rng) {
         case 0: return .null
         case 1: return .bool(Bool.random(using: &rng))
-        case 2: return .integer(Int64.random(in: Int64.min...Int64.max, using: &rng))
+        case 2: return .integer(Int64.random(in: JSONValue.integerRange, using: &rng))
         case 3: return .string(string(&rng))
         case 4: return .array((0..<Int.random(in: 0...4, using: &rng)).map { _ in value(&rng, depth: depth + 1) })
         default:
             var members: [String: JSONValue] = [:]
-            for _ in 0..<Int.random(in: 0...4, using: &rng) { members[string(&rng)] = value(&rng, depth: depth + 1) }
+            for _ in 0..<Int.random(in: 0...4, using: &rng) { members[key(&rng)] = value(&rng, depth: depth + 1) }
             return .object(members)
         }
     }
@@ -61,10 +68,65 @@ enum RandomJSON {
 
     @Test(arguments: [
         "1.5", "1e3", "01", "[1,]", "{\"a\":1,\"a\":2}", "\"\\x\"", "\"\u{1}\"", "tru", "[1] x", "\"\\ud800\"",
-        "99999999999999999999", "", "\"a\\u0000b\"",
+        "99999999999999999999", "", "\"a\\u0000b\"", "9007199254740992", "-9007199254740992",
+        "{\"b\":1,\"a\":2,\"b\":3}", "{\"\u{1F600}\":1}", "{\"\\ud83d\\ude00\":1}",
     ])
     func parserRefusesInvalidInput(_ text: String) {
         #expect(throws: JSONParseError.self) { try JSONParser.parse(Array(text.utf8)) }
+    }
+
+    @Test func precomposedAndDecomposedKeysAreTwoKeysInUTF16Order() throws {
+        // U+00E9 and U+0065 U+0301 are canonically equivalent (Swift's `==` says equal) but two keys by code units:
+        // 0x0065 sorts before 0x00E9, so the decomposed one comes first whatever order they arrive in.
+        let input = Array("{\"\u{E9}\":1,\"e\u{301}\":2}".utf8)
+        let parsed = try JSONParser.parse(input)
+        guard case .object(let members) = parsed else {
+            Issue.record("not an object")
+            return
+        }
+        #expect(members.count == 2)
+        #expect(members["\u{E9}"] == 1 && members["e\u{301}"] == 2)
+        #expect(CanonicalJSON.encode(parsed) == Array("{\"e\u{301}\":2,\"\u{E9}\":1}".utf8))
+        #expect(
+            CanonicalJSON.encode(parsed) == [
+                0x7B, 0x22, 0x65, 0xCC, 0x81, 0x22, 0x3A, 0x32, 0x2C, 0x22, 0xC3, 0xA9, 0x22, 0x3A, 0x31, 0x7D,
+            ])
+        #expect(parsed != ["\u{E9}": 1, "\u{E9}": 2] as JSONValue)
+        #expect(JSONValue.string("\u{E9}") != JSONValue.string("e\u{301}"))
+        #expect(StreamName(type: "c", id: "\u{E9}") != StreamName(type: "c", id: "e\u{301}"))
+        // The same key twice, byte for byte, is still a duplicate.
+        #expect(throws: JSONParseError.self) { try JSONParser.parse(Array("{\"e\u{301}\":1,\"e\u{301}\":2}".utf8)) }
+    }
+
+    @Test func utf16OrderKnownAnswers() {
+        // By code point U+FFFF < U+10000, by UTF-16 code unit 0xFFFF > 0xD800: RFC 8785 follows the code units.
+        #expect("\u{10000}".precedesInUTF16Order("\u{FFFF}"))
+        #expect(!"\u{FFFF}".precedesInUTF16Order("\u{10000}"))
+        #expect("\u{E000}".precedesInUTF16Order("\u{FF21}"))
+        #expect("\u{D7FF}".precedesInUTF16Order("\u{10000}"))
+        #expect("a".precedesInUTF16Order("ab") && !"ab".precedesInUTF16Order("a") && !"a".precedesInUTF16Order("a"))
+        var rng = SeededRandom(seed: 99)
+        let pool: [Character] = Array("aé\u{301}\u{D7FF}\u{E000}\u{FFFF}\u{10000}\u{1F600}z")
+        for _ in 0..<2_000 {
+            let a = String((0..<Int.random(in: 0...3, using: &rng)).map { _ in pool.randomElement(using: &rng)! })
+            let b = String((0..<Int.random(in: 0...3, using: &rng)).map { _ in pool.randomElement(using: &rng)! })
+            #expect(a.precedesInUTF16Order(b) == a.utf16.lexicographicallyPrecedes(b.utf16), "\(a) \(b)")
+        }
+    }
+
+    @Test func integersOutsideIJSONAreRefusedNamingTheField() throws {
+        #expect(try JSONParser.parse(Array("9007199254740991".utf8)) == .integer(9_007_199_254_740_991))
+        #expect(try JSONParser.parse(Array("-9007199254740991".utf8)) == .integer(-9_007_199_254_740_991))
+        let error = #expect(throws: JSONParseError.self) {
+            try JSONParser.parse(Array(#"{"person":{"form_fields":[1,9007199254740992]}}"#.utf8))
+        }
+        #expect(error?.field == "person.form_fields.1")
+        #expect(error?.reason.contains("integer out of range") == true)
+        let key = #expect(throws: JSONParseError.self) {
+            try JSONParser.parse(Array("{\"person\":{\"form_fields\":{\"\u{1F600}\":\"x\"}}}".utf8))
+        }
+        #expect(key?.field == "person.form_fields")
+        #expect(key?.reason.contains("U+10000") == true)
     }
 
     @Test func parserAcceptsWhitespaceAndEscapes() throws {

@@ -199,7 +199,7 @@ enum RandomCommand {
     ) -> Referral.Command {
         switch name {
         case .create:
-            var fields: [String: String] = [:]
+            var fields: StringFields = [:]
             for _ in 0..<Int.random(in: 0...3, using: &rng) { fields[Self.text(&rng)] = Self.text(&rng) }
             let person = Referral.ReferredPerson(kind: Self.pick(&rng), reference: Self.text(&rng), formFields: fields)
             return .create(

@@ -10,21 +10,23 @@ enum TestVector {
         position: 1, stream: StreamName(type: "complaint", id: "c-0001"), streamVersion: 1,
         id: UUID(uuidString: "6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f")!, type: "ComplaintLodged", schemaVersion: 1,
         payload: [
-            "channel": "walk_in", "category": "payment_delay",
-            "description": "Paiement en retard — \"urgent\"\n", "amount_due": "1500.00", "household_size": 5,
+            "anonymous": true, "area": "D-01", "at": "2026-11-25T09:30:00.123456Z", "category": "payment_delay",
+            "channel": "walk_in", "contact_preference": "none", "description": "Paiement en retard — \"urgent\"\n",
+            "office": "OFF-001", "programme": "CCT", "sensitive": false,
         ],
         metadata: EventMetadata(actor: "clerk-17", role: "office", scope: "OFF-001"),
         recordedAt: Timestamp(rfc3339: "2026-11-25T09:30:00.123456Z")!, hash: [])
     static let second = RecordedEvent(
         position: 2, stream: StreamName(type: "complaint", id: "c-0001"), streamVersion: 2,
         id: UUID(uuidString: "0a9b8c7d-6e5f-4a3b-9c2d-1e0f9a8b7c6d")!, type: "ComplaintAcknowledged", schemaVersion: 1,
-        payload: [:], metadata: EventMetadata(actor: "officer-3", role: "programme", scope: "CCT"),
+        payload: ["at": "2026-11-25T09:31:07.000001Z"],
+        metadata: EventMetadata(actor: "officer-3", role: "programme", scope: "CCT"),
         recordedAt: Timestamp(rfc3339: "2026-11-25T09:31:07.000001Z")!, hash: [])
 
     static let firstCanonical =
-        #"{"event_id":"6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f","event_type":"ComplaintLodged","metadata":{"actor":"clerk-17","role":"office","scope":"OFF-001"},"payload":{"amount_due":"1500.00","category":"payment_delay","channel":"walk_in","description":"Paiement en retard — \"urgent\"\n","household_size":5},"position":1,"recorded_at":"2026-11-25T09:30:00.123456Z","schema_version":1,"stream_id":"c-0001","stream_type":"complaint","stream_version":1}"#
-    static let firstHash = "06964f03751a6cfccfd5b3b9f3c3dd5fc084c1d99b7c7b705ffaeadd3d0fba5d"
-    static let secondHash = "c701eb4b38f325614c59e8671d30a68cad6f5d875d560d872a26329ed4d9b74e"
+        #"{"event_id":"6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f","event_type":"ComplaintLodged","metadata":{"actor":"clerk-17","role":"office","scope":"OFF-001"},"payload":{"anonymous":true,"area":"D-01","at":"2026-11-25T09:30:00.123456Z","category":"payment_delay","channel":"walk_in","contact_preference":"none","description":"Paiement en retard — \"urgent\"\n","office":"OFF-001","programme":"CCT","sensitive":false},"position":1,"recorded_at":"2026-11-25T09:30:00.123456Z","schema_version":1,"stream_id":"c-0001","stream_type":"complaint","stream_version":1}"#
+    static let firstHash = "1292173f13ebaf7df5eaa2afd10e7547110bc78161ccdc08bf6fa35f6c27a27f"
+    static let secondHash = "8c7a5b3f6fb4889ae1babe0fd0159ffb0be6bee421205ae87d4689b1c68c858a"
 }
 
 @Suite struct EventChainTests {
@@ -56,6 +58,39 @@ enum TestVector {
             #expect(parts.record == CanonicalJSON.encode(EventChain.canonicalRecordValue(of: event)))
             #expect(parts.payload == CanonicalJSON.encode(event.payload))
         }
+    }
+
+    /// Checking the form while parsing must accept exactly the bytes that re-encoding the decoded event gives back:
+    /// random events, each altered at random (a byte changed, inserted or removed), judged both ways.
+    @Test func theCanonicalParseAgreesWithReencoding() throws {
+        var rng = SeededRandom(seed: 2026)
+        let noise = Array(" \t\n\\\"/:,{}[]0-1eu5Aaé".utf8) + [0x00, 0x1F, 0x7F, 0xC3, 0xE9]
+        var accepted = 0
+        for index in 0..<3_000 {
+            let event = RecordedEvent(
+                position: Int64(index + 1), stream: StreamName(type: "complaint", id: RandomJSON.string(&rng)),
+                streamVersion: Int64.random(in: 1...1_000, using: &rng), id: UUID(), type: RandomJSON.string(&rng),
+                schemaVersion: Int32.random(in: 1...9, using: &rng), payload: RandomJSON.value(&rng),
+                metadata: EventMetadata(actor: RandomJSON.string(&rng), scope: "OFF-001"),
+                recordedAt: Timestamp(microsecondsSinceEpoch: Int64.random(in: 0...4_000_000_000_000_000, using: &rng)),
+                hash: [])
+            var bytes = EventChain.canonicalBytes(of: event)
+            let spot = Int.random(in: 0..<bytes.count, using: &rng)
+            switch Int.random(in: 0..<4, using: &rng) {
+            case 0: bytes[spot] = noise.randomElement(using: &rng) ?? 0
+            case 1: bytes.insert(noise.randomElement(using: &rng) ?? 0, at: spot)
+            case 2: bytes.remove(at: spot)
+            default: break  // unchanged: must be accepted
+            }
+            let byReencoding =
+                (try? EventChain.decode(canonical: bytes, hash: [], checkingCanonicalForm: false)).map {
+                    EventChain.canonicalBytes(of: $0) == bytes
+                } ?? false
+            let whileParsing = (try? EventChain.decode(canonical: bytes, hash: [])) != nil
+            #expect(whileParsing == byReencoding, "\(String(decoding: bytes, as: UTF8.self))")
+            if whileParsing { accepted += 1 }
+        }
+        #expect(accepted > 750)  // the unchanged quarter at least, so both sides were exercised
     }
 
     @Test func decodeRebuildsTheEvent() throws {
@@ -99,9 +134,9 @@ enum TestVector {
             let canonical = EventChain.canonicalBytes(of: event)
             previous = EventChain.hash(previous: previous, canonical: canonical)
             return ChainVerifier.StoredEvent(
-                position: event.position, stream: event.stream, streamVersion: event.streamVersion,
-                eventType: event.type,
-                canonical: canonical, hash: previous, copies: nil)
+                position: event.position, stream: event.stream, streamVersion: event.streamVersion, eventID: event.id,
+                eventType: event.type, schemaVersion: event.schemaVersion, canonical: canonical, hash: previous,
+                copies: nil)
         }
     }
 

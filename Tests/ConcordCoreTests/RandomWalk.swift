@@ -35,7 +35,7 @@ enum RandomWalk<M: StateMachine> {
 
 extension JSONValue {
     /// The members of an object; empty for anything else.
-    var members: [String: JSONValue] {
+    var members: JSONObject {
         guard case .object(let members) = self else { return [:] }
         return members
     }

@@ -92,6 +92,13 @@ import Testing
         request = Fixture.referral()
         request.person = .clear(Referral.ReferredPerson(kind: .household, reference: "HH-1", formFields: ["": "x"]))
         #expect(R.rejection(.create(request), in: nil)?.field == "person.form_fields")
+        // Names at or above U+10000 are refused (the log's keys stay below it); two compositions of é are two names.
+        request.person = .clear(
+            Referral.ReferredPerson(kind: .household, reference: "HH-1", formFields: ["size\u{1F600}": "x"]))
+        #expect(R.rejection(.create(request), in: nil)?.field == "person.form_fields")
+        request.person = .clear(
+            Referral.ReferredPerson(kind: .household, reference: "HH-1", formFields: ["\u{E9}": "1", "e\u{301}": "2"]))
+        #expect(R.rejection(.create(request), in: nil) == nil)
         let acknowledged = try R.run([.create(Fixture.referral()), .acknowledge(at: Fixture.time(1))]).state
         #expect(
             R.rejection(.decline(reason: .other, explanation: nil, at: Fixture.time(2)), in: acknowledged)?.field

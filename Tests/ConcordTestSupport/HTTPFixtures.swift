@@ -239,7 +239,7 @@ extension JSONValue {
     }
 
     /// The members of an object; nil for anything else (an error page read as JSON is never "an object without").
-    public var objectMembers: [String: JSONValue]? {
+    public var objectMembers: JSONObject? {
         guard case .object(let members) = self else { return nil }
         return members
     }

@@ -86,13 +86,39 @@ extension Array: PayloadValue where Element == String {
     static var expectation: String { "must be an array of strings" }
 }
 
-extension Dictionary: PayloadValue where Key == String, Value == String {
-    var jsonValue: JSONValue { .object(self.mapValues { .string($0) }) }
+/// An object of strings whose names are compared exactly (a Swift dictionary would merge `"é"` and `"e\u{301}"`):
+/// the fields of a referral form.
+public struct StringFields: Sendable, Hashable, Sequence, ExpressibleByDictionaryLiteral {
+    /// Every value is a string.
+    public private(set) var object: JSONObject
+
+    public init() { self.object = JSONObject() }
+
+    public init(dictionaryLiteral elements: (String, String)...) {
+        self.object = JSONObject(elements.map { ($0.0, JSONValue.string($0.1)) })
+    }
+
+    public subscript(key: String) -> String? {
+        get { self.object[key]?.stringValue }
+        set { self.object[key] = newValue.map(JSONValue.string) }
+    }
+
+    public var count: Int { self.object.count }
+    public var isEmpty: Bool { self.object.isEmpty }
+
+    /// In canonical order (UTF-16 code units).
+    public func makeIterator() -> some IteratorProtocol<(key: String, value: String)> {
+        self.object.lazy.map { (key: $0.key, value: $0.value.stringValue ?? "") }.makeIterator()
+    }
+}
+
+extension StringFields: PayloadValue {
+    var jsonValue: JSONValue { .object(self.object) }
     init?(jsonValue: JSONValue) {
-        guard case .object(let members) = jsonValue else { return nil }
-        let strings = members.compactMapValues(\.stringValue)
-        guard strings.count == members.count else { return nil }
-        self = strings
+        guard case .object(let members) = jsonValue, members.allSatisfy({ $0.value.stringValue != nil }) else {
+            return nil
+        }
+        self.object = members
     }
     static var expectation: String { "must be an object of strings" }
 }
@@ -101,7 +127,7 @@ extension Dictionary: PayloadValue where Key == String, Value == String {
 enum Payload {
     /// An object of `members`, leaving out those whose value is nil (so an absent optional field is not stored).
     static func object(_ members: KeyValuePairs<String, (any PayloadValue)?>) -> JSONValue {
-        var object: [String: JSONValue] = [:]
+        var object = JSONObject()
         for (key, value) in members {
             if let value { object[key] = value.jsonValue }
         }
@@ -123,7 +149,7 @@ enum Payload {
 /// break older readers.
 struct PayloadReader {
     let eventType: String
-    let members: [String: JSONValue]
+    let members: JSONObject
     /// Prefix for the field names in errors, e.g. `complainant.` inside the complainant object.
     let path: String
 

@@ -84,7 +84,7 @@ public enum PersonalData {
     public static func seal(
         _ object: JSONValue, subject: String, key: SymmetricKey, nonce: AES.GCM.Nonce = AES.GCM.Nonce()
     ) throws -> JSONValue {
-        var members: [String: JSONValue] = [:]
+        var members = JSONObject()
         if case .object(let all) = object { members = all }
         members["subject"] = nil
         let box = try AES.GCM.seal(

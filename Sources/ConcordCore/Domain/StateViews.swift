@@ -58,7 +58,7 @@ struct TrackingFacts {
 enum View {
     /// The members of all `parts` (objects) in one object; a later part wins on a shared key.
     static func merged(_ parts: JSONValue...) -> JSONValue {
-        var members: [String: JSONValue] = [:]
+        var members = JSONObject()
         for case .object(let part) in parts {
             members.merge(part) { _, later in later }
         }

@@ -107,9 +107,9 @@ extension ReferenceEvent {
 extension Programme {
     /// The `ProgrammeDefined` payload: the service levels sit in a `service_levels` object keyed by category.
     func payload(at: Timestamp) -> JSONValue {
-        var levels: [String: JSONValue] = [:]
+        var levels = JSONObject()
         for (category, level) in self.serviceLevels {
-            var days: [String: JSONValue] = [:]
+            var days = JSONObject()
             for member in level.members { days[member.key] = member.days.jsonValue }
             levels[category.rawValue] = .object(days)
         }

@@ -11,11 +11,11 @@ extension Referral {
         /// The person's or household's reference in the source's records.
         public var reference: String
         /// The fields of the standard referral form.
-        public var formFields: [String: String]
+        public var formFields: StringFields
         /// The data subject whose key seals these details (see `PersonDetails.subject`).
         public var subject: String?
 
-        public init(kind: Kind, reference: String, formFields: [String: String] = [:], subject: String? = nil) {
+        public init(kind: Kind, reference: String, formFields: StringFields = [:], subject: String? = nil) {
             self.kind = kind
             self.reference = reference
             self.formFields = formFields

@@ -45,8 +45,13 @@ extension Referral {
         // A withheld person (a redirect of a referral whose subject was erased) was checked when recorded.
         if let person = request.person.clear {
             try check.text(person.reference, "person.reference")
-            for (key, _) in person.formFields.sorted(by: { $0.key < $1.key }) {
-                try check.text(key, "person.form_fields")  // sorted, so that the same request is refused the same way
+            // In canonical order: the same request is refused the same way.
+            for (key, _) in person.formFields {
+                try check.text(key, "person.form_fields")
+                // The log's keys stay below U+10000, where Python's sort_keys gives the canonical order too.
+                try check.that(
+                    !key.hasCharacterAboveBMP, "person.form_fields",
+                    "a field name may not hold characters at or above U+10000 (emoji and the like): \(key)")
             }
         }
         try check.text(request.reason, "reason")

@@ -125,7 +125,7 @@ extension RequestBody {
         var person = self.object("person")
         let kind = person?.required("kind", as: Referral.ReferredPerson.Kind.self)
         let reference = person?.required("reference", as: String.self)
-        let formFields = person?.required("form_fields", as: [String: String].self)
+        let formFields = person?.required("form_fields", as: StringFields.self)
         self.merge(person)
         guard let kind, let reference, let formFields else { return nil }
         return .clear(Referral.ReferredPerson(kind: kind, reference: reference, formFields: formFields))
