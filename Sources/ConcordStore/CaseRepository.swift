@@ -91,7 +91,16 @@ public struct CaseRepository<Machine: StateMachine>: Sendable {
                 loaded = try await self.load(id)
             }
             if let ifMatch, ifMatch != loaded.version { throw Refusal.versionMismatch(current: loaded.version) }
-            let decided = try Machine.decide(command(loaded.state), state: loaded.state).get()
+            let decided: [Machine.Event]
+            do {
+                decided = try Machine.decide(command(loaded.state), state: loaded.state).get()
+            } catch {
+                // A racing copy of this keyed request may have committed between the key lookup and the load.
+                if let key = idempotencyKey, let earlier = try await self.store.idempotentAppend(forKey: key) {
+                    return try await self.replay(earlier, id: id, digest: requestDigest)
+                }
+                throw error
+            }
             var events = decided.map { $0.eventData(metadata: metadata) }
             var keys = PersonalDataVault.DataKeys()
             if let vault = self.vault { (events, keys) = try await vault.seal(events, stream: self.stream(id)) }
