@@ -39,15 +39,7 @@ struct AppendBench: AsyncParsableCommand {
         let bootstrap = try await failing { try await DatabaseBootstrap.prepare(logger: logger) }
         defer { bootstrap.stopClusterIfStarted() }
         let database = "concord_bench"
-        try await failing {
-            var maintenance = bootstrap.settings.owner
-            maintenance.database = "postgres"
-            _ = try await PostgresClient.withRunning(maintenance, logger: logger) { client in
-                try await client.execute("DROP DATABASE IF EXISTS \(unescaped: database) WITH (FORCE)", logger: logger)
-            }
-            try await bootstrap.createDatabaseIfMissing(database, logger: logger)
-            _ = try await bootstrap.migrate(database: database, logger: logger)
-        }
+        try await failing { try await bootstrap.freshBenchDatabase(database, logger: logger) }
         var configuration = bootstrap.settings(forDatabase: database).owner
         configuration.options.maximumConnections = (writerCounts.max() ?? 1) + 4
         let payload = JSONValue.object(["text": .string(String(repeating: "x", count: self.payloadBytes))])
@@ -176,5 +168,18 @@ struct Measurement {
         guard !self.latencies.isEmpty else { return 0 }
         let sorted = self.latencies.sorted()
         return sorted[min(sorted.count - 1, Int(Double(sorted.count) * fraction))]
+    }
+}
+
+extension DatabaseBootstrap {
+    /// A bench's own database, dropped and migrated anew so that each run starts from an empty log.
+    func freshBenchDatabase(_ database: String, logger: Logger) async throws {
+        var maintenance = self.settings.owner
+        maintenance.database = "postgres"
+        _ = try await PostgresClient.withRunning(maintenance, logger: logger) { client in
+            try await client.execute("DROP DATABASE IF EXISTS \(unescaped: database) WITH (FORCE)", logger: logger)
+        }
+        try await self.createDatabaseIfMissing(database, logger: logger)
+        _ = try await self.migrate(database: database, logger: logger)
     }
 }

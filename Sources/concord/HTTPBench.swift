@@ -41,15 +41,7 @@ struct HTTPBench: AsyncParsableCommand {
         let bootstrap = try await failing { try await DatabaseBootstrap.prepare(logger: logger) }
         defer { bootstrap.stopClusterIfStarted() }
         let database = "concord_bench_http"
-        try await failing {
-            var maintenance = bootstrap.settings.owner
-            maintenance.database = "postgres"
-            _ = try await PostgresClient.withRunning(maintenance, logger: logger) { client in
-                try await client.execute("DROP DATABASE IF EXISTS \(unescaped: database) WITH (FORCE)", logger: logger)
-            }
-            try await bootstrap.createDatabaseIfMissing(database, logger: logger)
-            _ = try await bootstrap.migrate(database: database, logger: logger)
-        }
+        try await failing { try await bootstrap.freshBenchDatabase(database, logger: logger) }
         var configuration = bootstrap.settings(forDatabase: database).owner
         configuration.options.maximumConnections = 2 * (counts.max() ?? 1) + 8
         let token = try await PostgresClient.withRunning(configuration, logger: logger) { client in
