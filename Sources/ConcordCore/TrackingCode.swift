@@ -68,6 +68,13 @@ public struct TrackingCode: Sendable, Hashable, CustomStringConvertible {
         return .success(TrackingCode(kind: kind, values: values))
     }
 
+    /// The case id a person means by `input`: the canonical tracking code when it is one (any case, separators
+    /// and letter case as the public lookup takes them), otherwise `input` as typed (ids imported from elsewhere).
+    public static func caseID(_ input: String) -> String {
+        guard case .success(let code) = Self.parse(input) else { return input }
+        return code.text
+    }
+
     /// Builds the canonical text from the eight character values (kind, payload, check).
     private init(kind: Kind, values: [Int]) {
         let characters = values.map { Self.alphabet[$0] }

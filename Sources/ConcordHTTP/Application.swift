@@ -63,17 +63,24 @@ public func buildApplication(
     let tokenCache = TokenCache()
     let router = buildRouter(context, logger: logger, tokenCache: tokenCache)
     var services: [any Service] = [
-        context.client, context.store, context.reference,
-        TokenRevocations(client: context.client, cache: tokenCache, logger: logger),
+        NamedService("postgres client", context.client, logger: logger),
+        NamedService("event store", context.store, logger: logger),
+        NamedService("reference data follower", context.reference, logger: logger),
+        NamedService(
+            "token revocations", TokenRevocations(client: context.client, cache: tokenCache, logger: logger),
+            logger: logger),
     ]
     if context.runsProjections {
         let escalator = OverdueEscalator(
             client: context.client, store: context.store, clock: context.clock, logger: logger,
             metrics: context.metrics.factory)
         services.append(
-            ProjectionRunner(
-                client: context.client, store: context.store, escalator: escalator, logger: logger,
-                leaseRetry: context.projectionLeaseRetry, checkpoints: context.checkpoints))
+            NamedService(
+                "projection runner",
+                ProjectionRunner(
+                    client: context.client, store: context.store, escalator: escalator, logger: logger,
+                    leaseRetry: context.projectionLeaseRetry, checkpoints: context.checkpoints),
+                logger: logger))
     }
     return Application(
         router: router,
@@ -115,7 +122,7 @@ public func buildRouter(
         reference: reference, collection: "referrals", clock: context.clock
     ).addRoutes(to: router)
     ProjectionController(queries: queries, reference: context.reference, clock: context.clock).addRoutes(to: router)
-    AuditController(store: context.store).addRoutes(to: router)
+    AuditController(store: context.store, client: context.client, logger: logger).addRoutes(to: router)
     SubjectController(
         subjects: DataSubjects(store: context.store, client: context.client, logger: logger), clock: context.clock
     )

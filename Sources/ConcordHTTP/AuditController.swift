@@ -1,15 +1,87 @@
 import ConcordCore
+import ConcordProjections
 import ConcordStore
 import Hummingbird
+import Logging
+import PostgresNIO
+import Synchronization
 
 /// The log for auditors over HTTP: events after a position, or one stream's events, as NDJSON (or CloudEvents)
 /// with their canonical bytes and chain hashes, streamed page by page.
 struct AuditController: Sendable {
     let store: EventStore
+    let client: PostgresClient
+    let logger: Logger
+    /// One past-state replay of the indicators at a time per process: each one rebuilds the projection tables.
+    let replaying = AsOfGate()
 
     func addRoutes(to router: Router<ConcordRequestContext>) {
         router.get("v1/audit/events") { request, context in try await self.events(request, context) }
         router.get("v1/audit/streams/:id") { request, context in try await self.stream(request, context) }
+        router.get("v1/audit/as-of") { request, context in try await self.asOf(request, context) }
+    }
+
+    /// A case (`case=`) or the indicators (`view=indicators`) as they stood at a past `position` or `time`,
+    /// replayed from the log alone, as `concord audit as-of` prints them.
+    func asOf(_ request: Request, _ context: ConcordRequestContext) async throws -> Response {
+        try Self.requireAuditor(context)
+        var query = QueryParameters(request)
+        let position = try query.integer("position", in: 1...Int.max).map(Int64.init)
+        let time = try query.time("time")
+        let code = query.take("case").map(TrackingCode.caseID)
+        let view = try query.oneOf("view", ["case", "indicators"]) ?? (code == nil ? nil : "case")
+        try query.refuseRest()
+        guard (position == nil) != (time == nil) else {
+            throw Problem(
+                status: .badRequest, title: "Invalid query parameter",
+                detail: "give exactly one of position and time", field: position == nil ? "time" : "position")
+        }
+        switch (view, code) {
+        case ("indicators", nil): return try await self.indicatorsAsOf(position: position, time: time)
+        case ("case", let code?): return try await self.caseAsOf(code, position: position, time: time)
+        case ("indicators", _?):
+            throw Problem(
+                status: .badRequest, title: "Invalid query parameter", detail: "case goes with view=case only",
+                field: "case")
+        default:
+            throw Problem(
+                status: .badRequest, title: "Missing query parameter",
+                detail: "say what to show: case=<tracking code>, or view=indicators", field: "case")
+        }
+    }
+
+    func caseAsOf(_ code: String, position: Int64?, time: Timestamp?) async throws -> Response {
+        let store = self.store
+        let (stop, view) = try await withDatabaseDeadline(.seconds(30)) {
+            let stop = try await AsOf.position(position, orTime: time, store: store)
+            return (stop, try await AsOf.caseView(id: code, position: stop, store: store))
+        }
+        guard let view else {
+            throw Problem(
+                status: .notFound, title: "Not found",
+                detail: "no complaint, appeal or referral \(code) existed at position \(stop)")
+        }
+        return JSONResponse.make(view, status: .ok)
+    }
+
+    func indicatorsAsOf(position: Int64?, time: Timestamp?) async throws -> Response {
+        guard self.replaying.enter() else {
+            var response = Problem(
+                status: .serviceUnavailable, title: "Busy",
+                detail: "another past-state replay of the indicators is running on this node; try again shortly"
+            ).response()
+            response.headers[.retryAfter] = "5"
+            return response
+        }
+        defer { self.replaying.leave() }
+        let (store, client, logger) = (self.store, self.client, self.logger)
+        let document = try await withDatabaseDeadline(.seconds(120)) {
+            let stop = try await AsOf.position(position, orTime: time, store: store)
+            return try await AsOf.indicators(position: stop, time: time, client: client, store: store, logger: logger)
+        }
+        return Response(
+            status: .ok, headers: [.contentType: "application/json"],
+            body: .init(byteBuffer: ByteBuffer(bytes: document)))
     }
 
     func events(_ request: Request, _ context: ConcordRequestContext) async throws -> Response {
@@ -67,4 +139,12 @@ struct AuditController: Sendable {
     static func ndjson(_ body: ResponseBody) -> Response {
         Response(status: .ok, headers: [.contentType: "application/x-ndjson"], body: body)
     }
+}
+
+/// Lets one task in at a time; the others are turned away rather than queued.
+final class AsOfGate: Sendable {
+    private let busy = Atomic<Bool>(false)
+
+    func enter() -> Bool { self.busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged }
+    func leave() { self.busy.store(false, ordering: .releasing) }
 }

@@ -1,5 +1,8 @@
 import ConcordCore
 import ConcordStore
+import Foundation
+import Logging
+import PostgresNIO
 
 /// What was known at a past position, replayed from the log alone (live tables are never read or touched).
 public enum AsOf {
@@ -43,5 +46,34 @@ public enum AsOf {
             "id": .string(id), "version": .integer(Int64(events.count)), M.streamType: M.view(state),
             "loop": M.summary(state, id: id, catalog: catalog).loopView(at: at) { catalog.name(of: $0) },
         ])
+    }
+
+    /// Where a past view stops: the position given, or the last event recorded at or before `time` (the log's
+    /// `recorded_at` never goes back, so that is one well-defined point).
+    public static func position(_ position: Int64?, orTime time: Timestamp?, store: EventStore) async throws -> Int64 {
+        if let position { return position }
+        return try await store.position(at: time ?? .now())
+    }
+
+    /// The indicators by programme, over everything recorded up to `position`, judged at `time` (default: the time
+    /// of the event at `position`), as the JSON document `concord audit as-of ... indicators` prints.
+    public static func indicators(
+        position: Int64, time: Timestamp?, client: PostgresClient, store: EventStore, logger: Logger
+    ) async throws -> Data {
+        var moment = time ?? .now()
+        if time == nil, let event = try await store.readStored(after: position - 1, through: position, limit: 1).first {
+            moment = event.event.recordedAt
+        }
+        let at = moment
+        return try await withProjectionsAsOf(position: position, client: client, store: store, logger: logger) {
+            tables in
+            let indicators = try await Indicators.compute(
+                client: client, tables: tables, scope: .everything, grouping: .programme,
+                from: Timestamp(microsecondsSinceEpoch: 0), to: at, now: at, logger: logger)
+            return try indicators.json(extra: [
+                "as_of_position": position, "as_of": at.rfc3339, "group_by": "programme",
+                "from": Timestamp(microsecondsSinceEpoch: 0).rfc3339, "to": at.rfc3339,
+            ])
+        }
     }
 }

@@ -90,7 +90,8 @@ public func catchUpProjections(
 }
 
 /// The projection tables as they stood at `position`, replayed into a scratch schema that nobody else reads, for
-/// `body`; the schema is dropped afterwards. Live tables are never touched. Runs as the owner.
+/// `body`; the schema is dropped afterwards. Live tables are never touched. The service role may run it: the schema
+/// is made and dropped by `create_as_of_tables` and `drop_as_of_tables` (sql/0020), which do that and nothing else.
 public func withProjectionsAsOf<T: Sendable>(
     position: Int64, client: PostgresClient, store: EventStore, logger: Logger,
     _ body: @Sendable (CaseTables) async throws -> T
@@ -98,16 +99,16 @@ public func withProjectionsAsOf<T: Sendable>(
     let tables = CaseTables(schema: "projection_as_of_\(UInt32.random(in: 0...UInt32.max))")
     do {
         try await client.withConnection { connection in
-            try await connection.execute("SELECT create_projection_tables(\(tables.schema))", logger: logger)
+            try await connection.execute("SELECT create_as_of_tables(\(tables.schema))", logger: logger)
             var projector = try await CaseProjector.start(store: store, tables: tables, on: connection, logger: logger)
             projector.through = position
             try await projector.catchUp(on: connection)
         }
         let result = try await body(tables)
-        try await client.execute("DROP SCHEMA \(unescaped: tables.sql) CASCADE", logger: logger)
+        try await client.execute("SELECT drop_as_of_tables(\(tables.schema))", logger: logger)
         return result
     } catch {
-        _ = try? await client.execute("DROP SCHEMA IF EXISTS \(unescaped: tables.sql) CASCADE", logger: logger)
+        _ = try? await client.execute("SELECT drop_as_of_tables(\(tables.schema))", logger: logger)
         throw error
     }
 }

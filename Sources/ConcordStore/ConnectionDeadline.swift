@@ -40,13 +40,19 @@ extension PostgresClient {
         }
     }
 
-    /// A query whose connection must come within `deadline` (see `withConnection(acquiringWithin:_:)`); the rows are
-    /// read in full before the connection goes back.
+    /// A read whose connection must come within `deadline` (see `withConnection(acquiringWithin:_:)`) and whose rows
+    /// must all come within `answerDeadline`; the rows are read in full before the connection goes back. A read is
+    /// safe to abandon: when it overruns, or its task is cancelled (a shutdown), the connection is closed and the
+    /// caller goes on at once (`run(within:)`) rather than wait on a query PostgresNIO may never complete.
     public func query(
-        _ query: PostgresQuery, acquiringWithin deadline: Duration, logger: Logger
+        _ query: PostgresQuery, acquiringWithin deadline: Duration,
+        answeringWithin answerDeadline: Duration = .seconds(30),
+        logger: Logger
     ) async throws -> [PostgresRow] {
         try await self.withConnection(acquiringWithin: deadline) { connection in
-            try await connection.query(query, logger: logger).collect()
+            try await connection.run(within: answerDeadline) { connection in
+                try await connection.query(query, logger: logger).collect()
+            }
         }
     }
 }

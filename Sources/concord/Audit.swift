@@ -228,61 +228,44 @@ struct Audit: AsyncParsableCommand {
         )
 
         @Option(help: "The position to stop at.") var position: Int64?
-        @Option(help: "The time to stop at (RFC 3339 with microseconds, e.g. 2026-11-01T00:00:00.000000Z).")
+        @Option(help: "The time to stop at (RFC 3339, e.g. 2026-11-01, 2026-11-01T09:30:00+03:00).")
         var time: String?
-        @Argument(help: "case ID, or indicators.") var what: [String]
+        @Argument(help: "case ID (tracking code), or indicators.") var what: [String]
 
         func run() async throws {
             guard (self.position == nil) != (self.time == nil) else {
                 throw ValidationFailure(message: "give exactly one of --position and --time")
             }
             let time = try self.time.map { text in
-                guard let time = Timestamp(rfc3339: text) else {
-                    throw ValidationFailure(
-                        message: "--time takes a time like 2026-11-01T00:00:00.000000Z, not \(text)")
+                switch Timestamp.parseRFC3339(text) {
+                case .success(let time): return time
+                case .failure(let error):
+                    throw ValidationFailure(message: "--time takes an RFC 3339 date or time: \(error)")
                 }
-                return time
             }
             let what = self.what
             guard what == ["indicators"] || (what.count == 2 && what[0] == "case") else {
                 throw ValidationFailure(message: "say what to show: case ID, or indicators")
             }
+            let code = what.count == 2 ? TrackingCode.caseID(what[1]) : nil
             let requested = self.position
-            let output = try await withDatabase(owner: true) { store, client, logger in
-                var position = requested ?? 0
-                if requested == nil { position = try await store.position(at: time ?? .now()) }
-                if what[0] == "case" {
-                    guard
-                        let view = try await ConcordProjections.AsOf.caseView(
-                            id: what[1], position: position, store: store)
-                    else {
-                        throw ValidationFailure(
-                            message: "no complaint, appeal or referral \(what[1]) existed at position \(position)")
-                    }
-                    return String(decoding: CanonicalJSON.encode(view), as: UTF8.self)
+            let output = try await withDatabase { store, client, logger in
+                let position = try await ConcordProjections.AsOf.position(requested, orTime: time, store: store)
+                guard let code else {
+                    let document = try await ConcordProjections.AsOf.indicators(
+                        position: position, time: time, client: client, store: store, logger: logger)
+                    return String(decoding: document, as: UTF8.self)
                 }
-                var at = time ?? .now()
-                if time == nil,
-                    let event = try await store.readStored(after: position - 1, through: position, limit: 1).first
-                {
-                    at = event.event.recordedAt
+                guard let view = try await ConcordProjections.AsOf.caseView(id: code, position: position, store: store)
+                else {
+                    throw ValidationFailure(
+                        message: "no complaint, appeal or referral \(code) existed at position \(position)")
                 }
-                let (stop, moment) = (position, at)
-                return try await withProjectionsAsOf(position: stop, client: client, store: store, logger: logger) {
-                    tables in
-                    let indicators = try await Indicators.compute(
-                        client: client, tables: tables, scope: .everything, grouping: .programme,
-                        from: Timestamp(microsecondsSinceEpoch: 0), to: moment, now: moment, logger: logger)
-                    return String(
-                        decoding: try indicators.json(extra: [
-                            "as_of_position": stop, "as_of": moment.rfc3339, "group_by": "programme",
-                            "from": Timestamp(microsecondsSinceEpoch: 0).rfc3339, "to": moment.rfc3339,
-                        ]),
-                        as: UTF8.self)
-                }
+                return String(decoding: CanonicalJSON.encode(view), as: UTF8.self)
             }
             print(output)
         }
+
     }
 }
 

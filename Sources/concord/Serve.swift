@@ -54,7 +54,11 @@ struct Serve: AsyncParsableCommand {
             host: self.host, port: self.port,
             logger: logger)
         try await Self.runUntilStopped(
-            [app, PoolWatch(client: client, configuration: service, logger: logger)], logger: logger)
+            [
+                NamedService("http application", app, logger: logger),
+                NamedService(
+                    "pool watch", PoolWatch(client: client, configuration: service, logger: logger), logger: logger),
+            ], logger: logger)
     }
 
     /// Runs the application (and the pool's watch) until SIGTERM or SIGINT. Graceful shutdown (the server stops

@@ -23,7 +23,8 @@ public final class ServeProcess: Sendable {
         environment["CONCORD_MASTER_KEY"] = TestDatabases.masterKeyText
         environment["CONCORD_MASTER_KEY_FILE"] = nil
         environment["CONCORD_CHECKPOINT_KEY"] = nil
-        environment["LOG_LEVEL"] = "error"
+        // Quiet by default; `CONCORD_TEST_LOG_LEVEL=debug swift test ...` shows a child's whole story on failure.
+        environment["LOG_LEVEL"] = ProcessInfo.processInfo.environment["CONCORD_TEST_LOG_LEVEL"] ?? "error"
         return environment
     }
 
