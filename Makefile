@@ -4,10 +4,11 @@ CONCORD_RELEASE := .build/release/concord
 
 .PHONY: serve test build release bench format postgres stop-postgres
 
-# Imports the demo reference data (a no-op when the log already holds it), then serves. Without a master key in
+# Imports the demo reference data and the demo users (no-ops when already there), then serves. Without a master key in
 # the environment, a development one is made once under .concord/ (production: docs/operations.md).
 serve: postgres release
 	$(CONCORD_RELEASE) reference import deploy/demo-reference.json
+	$(CONCORD_RELEASE) user import deploy/demo-users.json
 	@if [ -z "$$CONCORD_MASTER_KEY_FILE$$CONCORD_MASTER_KEY" ]; then \
 		mkdir -p .concord; \
 		[ -f .concord/master.key ] || $(CONCORD_RELEASE) subject keygen .concord/master.key; \

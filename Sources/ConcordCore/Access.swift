@@ -27,9 +27,25 @@ public enum Role: String, Sendable, CaseIterable {
     }
 }
 
-/// The authenticated caller: who an API token says the request comes from. Never holds the token's secret.
+/// The person behind a signed-in session: what event metadata names them by.
+public struct SignedInUser: Sendable, Hashable {
+    public var id: UUID
+    /// Unique without regard to case, and never changed: events name the user by it.
+    public var login: String
+    public var name: String
+
+    public init(id: UUID, login: String, name: String) {
+        self.id = id
+        self.login = login
+        self.name = name
+    }
+}
+
+/// The authenticated caller: who an API token or a user's session says the request comes from. Never holds a
+/// secret.
 public struct Principal: Sendable, Hashable {
-    /// The token's id (not its secret): what `concord token list` shows and `concord token revoke` takes.
+    /// The token's id (not its secret): what `concord token list` shows and `concord token revoke` takes; for a
+    /// session, the session's id.
     public var tokenID: UUID
     public var role: Role
     /// The office, programme or area code the caller acts for; nil for auditors and admins.
@@ -38,18 +54,47 @@ public struct Principal: Sendable, Hashable {
     public var label: String?
     /// A programme's designated focal point for sensitive complaints: only such tokens (and admins) see them.
     public var focalPoint: Bool
+    /// The signed-in person, for a session; nil for an API token.
+    public var user: SignedInUser?
+    /// A token's owner: a user's login or a free label naming the system that uses it.
+    public var owner: String?
+    /// When the token or the session stops working (a session may end sooner when left idle).
+    public var expiresAt: Date?
 
-    public init(tokenID: UUID, role: Role, scope: String?, label: String?, focalPoint: Bool = false) {
+    public init(
+        tokenID: UUID, role: Role, scope: String?, label: String?, focalPoint: Bool = false,
+        user: SignedInUser? = nil, owner: String? = nil, expiresAt: Date? = nil
+    ) {
         self.tokenID = tokenID
         self.role = role
         self.scope = scope
         self.label = label
         self.focalPoint = focalPoint
+        self.user = user
+        self.owner = owner
+        self.expiresAt = expiresAt
     }
 
-    /// How the caller is named in event metadata (`actor`): "token:" and the first 8 characters of the token id.
-    /// Enough to find the token in `concord token list`; never the secret.
+    /// How the caller is named in event metadata (`actor`): "user:" and the login for a session; "token:" and the
+    /// first 8 characters of the token id for a token (enough to find it in `concord token list`; never the secret).
     public var metadataActor: String {
-        "token:" + self.tokenID.uuidString.lowercased().prefix(8)
+        if let user = self.user { return "user:" + user.login }
+        return "token:" + self.tokenID.uuidString.lowercased().prefix(8)
+    }
+
+    /// Who sends a request, for idempotency: the same user's retry in another session is the same request.
+    public var requester: String {
+        if let user = self.user { return "user:" + user.id.uuidString.lowercased() }
+        return self.tokenID.uuidString
+    }
+
+    /// The metadata of the events this caller causes: who (`actor`, and the user's name or the token's label in
+    /// `actor_name`, its owner in `owner`), in which role, for which office, programme or area.
+    public func eventMetadata(idempotencyKey: String? = nil) -> EventMetadata {
+        var metadata = EventMetadata(
+            actor: self.metadataActor, role: self.role.rawValue, scope: self.scope, idempotencyKey: idempotencyKey)
+        metadata.actorName = self.user?.name ?? self.label
+        metadata.owner = self.user == nil ? self.owner : nil
+        return metadata
     }
 }

@@ -47,6 +47,10 @@ public enum ExpectedVersion: Sendable, Hashable {
 /// Who did it, on whose behalf, and why: stored with every event.
 public struct EventMetadata: Sendable, Hashable, Codable {
     public var actor: String?
+    /// The signed-in user's name, or the API token's label.
+    public var actorName: String?
+    /// The API token's owner: a user's login or the system that uses it.
+    public var owner: String?
     public var role: String?
     /// The office or programme code the actor acted for.
     public var scope: String?
@@ -70,7 +74,8 @@ public struct EventMetadata: Sendable, Hashable, Codable {
     }
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case actor, role, scope
+        case actor, role, scope, owner
+        case actorName = "actor_name"
         case correlationID = "correlation_id"
         case causationID = "causation_id"
         case idempotencyKey = "idempotency_key"
@@ -79,7 +84,8 @@ public struct EventMetadata: Sendable, Hashable, Codable {
 
     private var fields: [(CodingKeys, String?)] {
         [
-            (.actor, self.actor), (.role, self.role), (.scope, self.scope), (.correlationID, self.correlationID),
+            (.actor, self.actor), (.actorName, self.actorName), (.owner, self.owner), (.role, self.role),
+            (.scope, self.scope), (.correlationID, self.correlationID),
             (.causationID, self.causationID), (.idempotencyKey, self.idempotencyKey), (.clientTime, self.clientTime),
         ]
     }
@@ -96,6 +102,8 @@ public struct EventMetadata: Sendable, Hashable, Codable {
     public init(jsonValue: JSONValue) {
         self.init()
         self.actor = jsonValue[CodingKeys.actor.rawValue]?.stringValue
+        self.actorName = jsonValue[CodingKeys.actorName.rawValue]?.stringValue
+        self.owner = jsonValue[CodingKeys.owner.rawValue]?.stringValue
         self.role = jsonValue[CodingKeys.role.rawValue]?.stringValue
         self.scope = jsonValue[CodingKeys.scope.rawValue]?.stringValue
         self.correlationID = jsonValue[CodingKeys.correlationID.rawValue]?.stringValue

@@ -30,6 +30,8 @@ public struct AppContext: Sendable {
     public var metrics: ConcordMetrics
     /// `/readyz` answers 503 once an appended event has waited longer than this for the projection.
     public var projectionStallThreshold: Duration
+    /// bcrypt's cost, session expiry, and how failed sign-ins slow and lock a login.
+    public var signIn = SignInSettings()
 
     public init(
         client: PostgresClient, store: EventStore, migrator: Migrator, tokens: TokenStore, reference: ReferenceFollower,
@@ -104,21 +106,31 @@ public func buildRouter(
     router.add(middleware: ResponseHeadersMiddleware())
     router.add(middleware: ErrorMiddleware())
     // Tokens are cached while their revocations are listened for (one round trip less per request).
-    router.add(middleware: AuthenticationMiddleware(tokens: context.tokens.caching(in: tokenCache)))
+    let users = UserStore(client: context.client, logger: logger, bcryptCost: context.signIn.bcryptCost)
+    let sessions = SessionStore(client: context.client, logger: logger, settings: context.signIn)
+    router.add(
+        middleware: AuthenticationMiddleware(
+            credentials: Credentials(tokens: context.tokens, sessions: sessions).caching(in: tokenCache)))
     HealthController(context: context, queries: queries).addRoutes(to: router)
     MetricsController(metrics: context.metrics, queries: queries).addRoutes(to: router)
     DocumentController().addRoutes(to: router)
     let reference = context.reference
+    SessionController(sessions: sessions).addRoutes(to: router)
+    UserController(users: users, reference: reference).addRoutes(to: router)
+    ReferenceController(reference: reference).addRoutes(to: router)
     CaseController(
-        commands: CaseCommands<Complaint>(store: context.store, vault: context.vault, reference: reference.data),
+        commands: CaseCommands<Complaint>(
+            store: context.store, vault: context.vault, reference: reference.data, users: users),
         reference: reference, collection: "complaints", clock: context.clock
     ).addRoutes(to: router)
     CaseController(
-        commands: CaseCommands<Appeal>(store: context.store, vault: context.vault, reference: reference.data),
+        commands: CaseCommands<Appeal>(
+            store: context.store, vault: context.vault, reference: reference.data, users: users),
         reference: reference, collection: "appeals", clock: context.clock
     ).addRoutes(to: router)
     CaseController(
-        commands: CaseCommands<Referral>(store: context.store, vault: context.vault, reference: reference.data),
+        commands: CaseCommands<Referral>(
+            store: context.store, vault: context.vault, reference: reference.data, users: users),
         reference: reference, collection: "referrals", clock: context.clock
     ).addRoutes(to: router)
     ProjectionController(queries: queries, reference: context.reference, clock: context.clock).addRoutes(to: router)

@@ -141,8 +141,7 @@ struct CaseController<Kind: CaseKind>: Sendable {
     }
 
     static func metadata(_ principal: Principal, key: String?) -> EventMetadata {
-        EventMetadata(
-            actor: principal.metadataActor, role: principal.role.rawValue, scope: principal.scope, idempotencyKey: key)
+        principal.eventMetadata(idempotencyKey: key)
     }
 
     static func idempotencyKey(_ request: Request) throws -> String? {

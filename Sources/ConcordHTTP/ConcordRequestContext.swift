@@ -8,12 +8,15 @@ import NIOCore
 public struct ConcordRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
     public var principal: Principal?
+    /// A session cookie came with the request, but its session is over (signed out, expired): said in the 401.
+    public var staleSession = false
     /// The client's address, for per-client rate limits.
     public let remoteAddress: SocketAddress?
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
         self.principal = nil
+        self.staleSession = false
         self.remoteAddress = source.channel.remoteAddress
     }
 
@@ -22,34 +25,47 @@ public struct ConcordRequestContext: RequestContext {
         guard let principal = self.principal else {
             throw Problem(
                 status: .unauthorized, title: "Not authenticated",
-                detail: "send an API token as 'Authorization: Bearer <token>'")
+                detail: self.staleSession
+                    ? "your session has ended (signed out, expired or left idle): sign in again"
+                    : "sign in (POST /v1/sessions) or send an API token as 'Authorization: Bearer <token>'")
         }
         return principal
     }
 }
 
-/// Reads `Authorization: Bearer <token>`. A request without one goes on unauthenticated (the public routes need
-/// none); a request with a bad one is refused at once, so that a typo is not mistaken for anonymous access.
+/// Reads `Authorization: Bearer <token or session>`, else the session cookie. A request with neither goes on
+/// unauthenticated (the public routes need none); a request with a bad bearer is refused at once, so that a typo is
+/// not mistaken for anonymous access. A cookie whose session is over goes on unauthenticated (a browser keeps
+/// sending it to public pages), and the routes that need a caller say that the session ended.
 struct AuthenticationMiddleware: RouterMiddleware {
     typealias Context = ConcordRequestContext
-    let tokens: TokenStore
+    /// The cookie that carries a browser's session secret.
+    static let cookie = "concord_session"
+    let credentials: Credentials
 
     func handle(
         _ request: Request, context: Context, next: (Request, Context) async throws -> Response
     ) async throws
         -> Response
     {
-        guard let header = request.headers[.authorization] else { return try await next(request, context) }
+        let credentials = self.credentials
+        var context = context
+        guard let header = request.headers[.authorization] else {
+            guard let cookie = request.cookies[Self.cookie]?.value, !cookie.isEmpty else {
+                return try await next(request, context)
+            }
+            context.principal = try await withDatabaseDeadline { try await credentials.authenticate(cookie) }
+            context.staleSession = context.principal == nil
+            return try await next(request, context)
+        }
         let parts = header.split(separator: " ", maxSplits: 1)
         let secret = parts.count == 2 && parts[0].lowercased() == "bearer" ? String(parts[1]) : ""
-        let tokens = self.tokens
-        let found = try await withDatabaseDeadline { try await tokens.authenticate(secret) }
+        let found = try await withDatabaseDeadline { try await credentials.authenticate(secret) }
         guard let principal = found else {
             throw Problem(
                 status: .unauthorized, title: "Not authenticated",
-                detail: "the API token is unknown, malformed or revoked")
+                detail: "the API token or session is unknown, malformed, revoked, expired or signed out")
         }
-        var context = context
         context.principal = principal
         return try await next(request, context)
     }

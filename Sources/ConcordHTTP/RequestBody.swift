@@ -47,7 +47,7 @@ enum RequestBody {
     /// What identifies a request for idempotency: who sent it, where, and what.
     static func digest(_ request: Request, principal: Principal, body: [UInt8]) -> [UInt8] {
         var hasher = SHA256()
-        hasher.update(data: Array("\(request.method) \(request.uri.path)\n\(principal.tokenID)\n".utf8))
+        hasher.update(data: Array("\(request.method) \(request.uri.path)\n\(principal.requester)\n".utf8))
         hasher.update(data: body)
         return Array(hasher.finalize())
     }

@@ -38,8 +38,7 @@ struct SubjectController: Sendable {
         } catch {
             throw Problem(invalidBody: error)
         }
-        let metadata = EventMetadata(
-            actor: principal.metadataActor, role: principal.role.rawValue, scope: principal.scope)
+        let metadata = principal.eventMetadata()
         let (status, _) = try await Self.mapping {
             try await self.subjects.run(id, metadata: metadata) { _ in command }
         }

@@ -15,10 +15,13 @@ public struct CaseCommands<Kind: CaseKind>: Sendable {
     public let repository: CaseRepository<Kind>
     /// The reference data the checks and completions read, current as of each attempt.
     public let reference: ReferenceData
+    /// The users an assignment's officer must be one of; nil: officers are not checked (workloads, benches).
+    public let users: UserStore?
 
-    public init(store: EventStore, vault: PersonalDataVault?, reference: ReferenceData) {
+    public init(store: EventStore, vault: PersonalDataVault?, reference: ReferenceData, users: UserStore? = nil) {
         self.repository = CaseRepository(store: store, vault: vault)
         self.reference = reference
+        self.users = users
     }
 
     var store: EventStore { self.repository.store }
@@ -110,7 +113,7 @@ public struct CaseCommands<Kind: CaseKind>: Sendable {
         }
         let sender =
             switch request.sender {
-            case .principal(let principal): principal.tokenID.uuidString
+            case .principal(let principal): principal.requester
             case .concord: "concord"
             }
         return SeededGenerator(seed: "\(Kind.streamType)#\(sender)#\(key)")
@@ -142,7 +145,7 @@ public struct CaseCommands<Kind: CaseKind>: Sendable {
         try await self.replayingWhenRefused(request) {
             for _ in 0..<20 {
                 let loaded = try await self.repository.load(id)
-                let command = try self.checked(command, on: loaded, id: id, request)
+                let command = try await self.checked(command, on: loaded, id: id, request)
                 let decided = try Kind.decide(command, state: loaded.state).get()
                 do {
                     return try await self.append(decided, to: id, after: loaded, request)
@@ -160,7 +163,7 @@ public struct CaseCommands<Kind: CaseKind>: Sendable {
     /// The command completed from the reference data, if the sender may send it to the case as loaded.
     private func checked(
         _ command: Kind.Command, on loaded: CaseRepository<Kind>.Loaded, id: String, _ request: Request
-    ) throws -> Kind.Command {
+    ) async throws -> Kind.Command {
         let catalog = self.reference.catalog
         guard let state = loaded.state else { throw Refusal.notFound(id: id) }
         if case .principal(let principal) = request.sender {
@@ -181,7 +184,28 @@ public struct CaseCommands<Kind: CaseKind>: Sendable {
                     catalog: catalog)
             else { throw Refusal.notAllowed(command: name.rawValue) }
         }
-        return completed
+        return try await self.officerChecked(completed, request)
+    }
+
+    /// An assignment's officer: the login of an active user of the programme assigned (422 naming `officer`
+    /// otherwise); when none is named and the sender is a user of that programme, the sender.
+    private func officerChecked(_ command: Kind.Command, _ request: Request) async throws -> Kind.Command {
+        guard let users = self.users, let assignment = Kind.officerAssignment(in: command) else { return command }
+        guard let officer = assignment.officer else {
+            guard case .principal(let principal) = request.sender, let user = principal.user,
+                principal.role == .programme, principal.scope == assignment.programme
+            else { return command }
+            return Kind.assigning(user.login, in: command)
+        }
+        let found = try await users.find(login: officer)
+        guard let found, found.active, found.role == .programme, found.scope == assignment.programme else {
+            throw Refusal.unfitReferenceCodes([
+                FieldProblem(
+                    field: "officer",
+                    reason: "no active user of programme \(assignment.programme) has the login \(officer)")
+            ])
+        }
+        return Kind.assigning(found.login, in: command)
     }
 
     private func checkCodes(in command: Kind.Command, state: Kind.State?) throws(Refusal) {
@@ -285,7 +309,8 @@ public struct CaseCommands<Kind: CaseKind>: Sendable {
     }
 
     private func following<Other: CaseKind>(_ kind: Other.Type) -> CaseCommands<Other> {
-        CaseCommands<Other>(store: self.store, vault: self.repository.vault, reference: self.reference)
+        CaseCommands<Other>(
+            store: self.store, vault: self.repository.vault, reference: self.reference, users: self.users)
     }
 
     /// Creates case `id` for a follow-up, unless it exists.

@@ -4,9 +4,10 @@ import PostgresNIO
 import ServiceLifecycle
 import Synchronization
 
-/// The principals this process has authenticated, by the hash of their secret, so that a request costs no token
-/// lookup. Trusted only while `TokenRevocations` listens: a revocation on any node notifies every node (the trigger
-/// of migration 0009), which empties the cache at once; while not listening, every request reads the table.
+/// The principals this process has authenticated (API tokens and sessions), by the hash of their secret, so that a
+/// request costs no lookup. Trusted only while `TokenRevocations` listens: a revocation, a sign-out or a change to a
+/// user on any node notifies every node (the triggers of migrations 0009 and 0011), which empties the cache at once;
+/// while not listening, every request reads the tables.
 public final class TokenCache: Sendable {
     struct State {
         var listening = false
@@ -32,11 +33,19 @@ public final class TokenCache: Sendable {
         }
     }
 
-    func store(_ principal: Principal, for hash: [UInt8], generation: UInt64) {
+    /// Keeps `principal` until the cache's lifetime, `notAfter` or the principal's expiry, whichever comes first.
+    func store(
+        _ principal: Principal, for hash: [UInt8], generation: UInt64, notAfter: ContinuousClock.Instant? = nil
+    ) {
+        let now = ContinuousClock.now
+        var until = min(now + self.lifetime, notAfter ?? now + self.lifetime)
+        if let expiry = principal.expiresAt {
+            until = min(until, now + .milliseconds(Int64(expiry.timeIntervalSinceNow * 1000)))
+        }
         self.state.withLock { state in
             guard state.listening, state.generation == generation else { return }
             if state.entries.count > 10_000 { state.entries.removeAll() }
-            state.entries[hash] = (principal, .now + self.lifetime)
+            state.entries[hash] = (principal, until)
         }
     }
 

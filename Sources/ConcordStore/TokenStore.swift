@@ -43,6 +43,8 @@ public enum TokenError: Error, Sendable, Hashable, CustomStringConvertible {
 /// secret is shown once, when the token is created, and never again. Creating and revoking need the owner role;
 /// the service role may only authenticate.
 public struct TokenStore: Sendable {
+    /// How long a token works unless its creator says otherwise: a year.
+    public static let defaultLifetime: Duration = .seconds(365 * 86_400)
     /// What every secret starts with, so that a leaked one is easy to recognize (and to scan for).
     public static let secretPrefix = "concord_"
     /// Characters after the prefix: 32 bytes in unpadded base64url.
@@ -67,18 +69,23 @@ public struct TokenStore: Sendable {
     /// Creates a token; returns who it authenticates as and its secret, which is not stored and cannot be shown
     /// again. Throws `TokenError` when the scope does not fit the role.
     public func create(
-        role: Role, scope: String?, label: String?, focalPoint: Bool = false
+        role: Role, scope: String?, label: String?, focalPoint: Bool = false, owner: String? = nil,
+        expiresIn: Duration = TokenStore.defaultLifetime
     ) async throws -> (principal: Principal, secret: String) {
         try Self.checkScope(scope, for: role)
         guard !focalPoint || role == .programme else { throw TokenError.focalPointNotAProgramme(role) }
-        let principal = Principal(tokenID: UUID(), role: role, scope: scope, label: label, focalPoint: focalPoint)
+        var principal = Principal(
+            tokenID: UUID(), role: role, scope: scope, label: label, focalPoint: focalPoint, owner: owner)
         let secret = Self.newSecret()
-        try await self.client.execute(
+        let seconds = Double(expiresIn.components.seconds)
+        let rows = try await self.client.query(
             """
-            INSERT INTO api_tokens (id, token_hash, role, scope, label, focal_point)
+            INSERT INTO api_tokens (id, token_hash, role, scope, label, focal_point, owner, expires_at)
             VALUES (\(principal.tokenID), \(ByteBuffer(bytes: Self.hash(secret))), \(role.rawValue), \(scope), \(label),
-                    \(focalPoint))
+                    \(focalPoint), \(owner), now() + \(seconds) * interval '1 second')
+            RETURNING expires_at
             """, logger: self.logger)
+        for try await expiry in rows.decode(Date.self) { principal.expiresAt = expiry }
         self.logger.info(
             "created API token",
             metadata: ["token": "\(principal.metadataActor)", "role": "\(role.rawValue)", "scope": "\(scope ?? "-")"])
@@ -102,13 +109,16 @@ public struct TokenStore: Sendable {
     private func lookup(_ hash: [UInt8]) async throws -> Principal? {
         let rows = try await self.client.query(
             """
-            SELECT id, role, scope, label, focal_point FROM api_tokens
-            WHERE token_hash = \(ByteBuffer(bytes: hash)) AND revoked_at IS NULL
+            SELECT id, role, scope, label, focal_point, owner, expires_at FROM api_tokens
+            WHERE token_hash = \(ByteBuffer(bytes: hash)) AND revoked_at IS NULL AND expires_at > now()
             """, logger: self.logger)
         var found: Principal?
-        for try await (id, role, scope, label, focalPoint) in rows.decode((UUID, String, String?, String?, Bool).self) {
+        let columns = (UUID, String, String?, String?, Bool, String?, Date).self
+        for try await (id, role, scope, label, focalPoint, owner, expiresAt) in rows.decode(columns) {
             found = try Self.principal(id: id, role: role, scope: scope, label: label)
             found?.focalPoint = focalPoint
+            found?.owner = owner
+            found?.expiresAt = expiresAt
         }
         return found
     }
@@ -126,12 +136,18 @@ public struct TokenStore: Sendable {
     /// Every token, revoked or not, oldest first. Holds no secrets and no hashes.
     public func list() async throws -> [(principal: Principal, createdAt: Date, revokedAt: Date?)] {
         let rows = try await self.client.query(
-            "SELECT id, role, scope, label, created_at, revoked_at FROM api_tokens ORDER BY created_at, id",
+            """
+            SELECT id, role, scope, label, created_at, revoked_at, focal_point, owner, expires_at FROM api_tokens
+            ORDER BY created_at, id
+            """,
             logger: self.logger)
         var tokens: [(principal: Principal, createdAt: Date, revokedAt: Date?)] = []
-        let columns = (UUID, String, String?, String?, Date, Date?).self
-        for try await (id, role, scope, label, createdAt, revokedAt) in rows.decode(columns) {
-            let principal = try Self.principal(id: id, role: role, scope: scope, label: label)
+        let columns = (UUID, String, String?, String?, Date, Date?, Bool, String?, Date).self
+        for try await (id, role, scope, label, createdAt, revokedAt, focal, owner, expiresAt) in rows.decode(columns) {
+            var principal = try Self.principal(id: id, role: role, scope: scope, label: label)
+            principal.focalPoint = focal
+            principal.owner = owner
+            principal.expiresAt = expiresAt
             tokens.append((principal, createdAt, revokedAt))
         }
         return tokens

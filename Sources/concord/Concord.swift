@@ -8,6 +8,6 @@ struct Concord: AsyncParsableCommand {
         version: BuildInfo.version,
         subcommands: [
             Serve.self, Migrate.self, Projections.self, Bench.self, Audit.self, Token.self, Reference.self,
-            Subject.self,
+            Subject.self, UserCommand.self,
         ])
 }

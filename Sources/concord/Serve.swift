@@ -28,6 +28,7 @@ struct Serve: AsyncParsableCommand {
             try PersonalDataVault.masterKey(environment: ProcessInfo.processInfo.environment)
         }
         let checkpoints = try Self.checkpointSchedule()
+        let signIn = try failingNow { try SignInSettings.from(environment: ProcessInfo.processInfo.environment) }
         let bootstrap = try await failing { try await DatabaseBootstrap.prepare(logger: logger) }
         defer { bootstrap.stopClusterIfStarted() }
         let migrator = Migrator(migrations: try Migration.bundled(), logger: logger)
@@ -46,13 +47,12 @@ struct Serve: AsyncParsableCommand {
                 try await vault.checkMasterKey(using: probeClient)
             }
         }
-        let app = buildApplication(
-            AppContext(
-                client: client, store: store, migrator: migrator, tokens: TokenStore(client: client, logger: logger),
-                reference: ReferenceFollower(store: store, logger: logger), vault: vault, checkpoints: checkpoints,
-                metrics: metrics, projectionStallThreshold: try Self.stallThreshold()),
-            host: self.host, port: self.port,
-            logger: logger)
+        var context = AppContext(
+            client: client, store: store, migrator: migrator, tokens: TokenStore(client: client, logger: logger),
+            reference: ReferenceFollower(store: store, logger: logger), vault: vault, checkpoints: checkpoints,
+            metrics: metrics, projectionStallThreshold: try Self.stallThreshold())
+        context.signIn = signIn
+        let app = buildApplication(context, host: self.host, port: self.port, logger: logger)
         try await Self.runUntilStopped(
             [
                 NamedService("http application", app, logger: logger),

@@ -27,16 +27,39 @@ struct Token: AsyncParsableCommand {
         @Flag(help: "A programme's focal point for sensitive complaints (programme tokens only).")
         var focalPoint = false
 
+        @Option(help: "Who answers for the token: a user's login, or the name of the system that uses it.")
+        var owner: String?
+
+        @Option(help: "How long the token works: a number and d, h, m or s (90d, 12h). Default: 365d.")
+        var expiresIn: String = "365d"
+
         func run() async throws {
-            let (role, scope, label) = (self.role, self.scope, self.label)
+            let (role, scope, label, owner) = (self.role, self.scope, self.label, self.owner)
+            let lifetime = try Self.duration(self.expiresIn)
             try await failing { try TokenStore.checkScope(scope, for: role) }
+            if let owner, owner.allSatisfy(\.isWhitespace) {
+                throw ValidationFailure(message: "--owner must say who answers for the token")
+            }
             let (principal, secret) = try await withOwnerTokenStore { store, client in
                 if let scope { try await Self.checkDefined(scope, for: role, client: client) }
-                return try await store.create(role: role, scope: scope, label: label, focalPoint: focalPoint)
+                return try await store.create(
+                    role: role, scope: scope, label: label, focalPoint: focalPoint, owner: owner, expiresIn: lifetime)
             }
             print("created token \(principal.tokenID.uuidString.lowercased()) (\(describe(principal)))")
             print(secret)
             print("the secret above will not be shown again: store it now")
+        }
+
+        /// `90d`, `12h`, `30m`, `3600s`: a positive whole number and its unit.
+        static func duration(_ text: String) throws -> Duration {
+            let units: [Character: Int64] = ["d": 86_400, "h": 3_600, "m": 60, "s": 1]
+            guard let unit = text.last.flatMap({ units[$0] }), let count = Int64(text.dropLast()), count > 0,
+                count <= 3_650 * 86_400 / unit
+            else {
+                throw ValidationFailure(
+                    message: "--expires-in takes a positive number and d, h, m or s (90d, 12h), not \(text)")
+            }
+            return .seconds(count * unit)
         }
 
         /// Refuses a scope the reference data in the log does not define for the role.
@@ -73,18 +96,22 @@ struct Token: AsyncParsableCommand {
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "List every token: id, role, scope, label, created, revoked (never secrets or hashes).")
+            abstract:
+                "List every token: id, role, scope, label, owner, created, expires, revoked (never secrets or hashes).")
 
         func run() async throws {
             let tokens = try await withOwnerTokenStore { store, _ in try await store.list() }
             let rows = tokens.map { token in
                 [
                     token.principal.tokenID.uuidString.lowercased(), token.principal.role.rawValue,
-                    token.principal.scope ?? "-", token.principal.label ?? "-",
-                    token.createdAt.formatted(.iso8601), token.revokedAt?.formatted(.iso8601) ?? "-",
+                    token.principal.scope ?? "-", token.principal.label ?? "-", token.principal.owner ?? "-",
+                    token.createdAt.formatted(.iso8601), token.principal.expiresAt?.formatted(.iso8601) ?? "-",
+                    token.revokedAt?.formatted(.iso8601) ?? "-",
                 ]
             }
-            print(table(header: ["id", "role", "scope", "label", "created", "revoked"], rows: rows))
+            print(
+                table(
+                    header: ["id", "role", "scope", "label", "owner", "created", "expires", "revoked"], rows: rows))
         }
     }
 }
@@ -109,11 +136,13 @@ private func describe(_ principal: Principal) -> String {
     var parts = ["role \(principal.role.rawValue)"]
     if let scope = principal.scope { parts.append("scope \(scope)") }
     if let label = principal.label { parts.append("label \(label)") }
+    if let owner = principal.owner { parts.append("owner \(owner)") }
+    if let expiry = principal.expiresAt { parts.append("expires \(expiry.formatted(.iso8601))") }
     return parts.joined(separator: ", ")
 }
 
 /// Columns padded to their widest cell, two spaces apart.
-private func table(header: [String], rows: [[String]]) -> String {
+func table(header: [String], rows: [[String]]) -> String {
     let all = [header] + rows
     let widths = header.indices.map { column in all.map { $0[column].count }.max() ?? 0 }
     return all.map { cells in

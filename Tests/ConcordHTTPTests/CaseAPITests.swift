@@ -14,6 +14,8 @@ import Testing
         let settings = try await TestDatabases.shared.freshDatabase()
         let tokens = try await Tokens.make(settings)
         try await withApplication(settings: settings) { client in
+            // An assignment's officer is a user of the programme.
+            try await Users.create(settings, login: "officer-7", role: .programme, scope: "CCT")
             let lodged = try await client.send(.post, "/v1/complaints", token: tokens.office, body: Body.complaint)
             #expect(lodged.status == .created)
             let id = try #require(lodged["id"]?.stringValue)

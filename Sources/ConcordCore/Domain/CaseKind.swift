@@ -2,6 +2,7 @@
 /// command pipeline and the HTTP layer need to know about a kind, in one protocol.
 public protocol CaseKind:
     HasParties & CommandRequestDecoding & StateViews & NamesReferenceCodes & HasFollowUps & Summarized
+        & AssignsOfficers
 {
     /// The command that creates a case of this kind (`lodge`, `create`).
     static var creation: CommandName { get }
