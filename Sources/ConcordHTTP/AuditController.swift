@@ -66,12 +66,10 @@ struct AuditController: Sendable {
 
     func indicatorsAsOf(position: Int64?, time: Timestamp?) async throws -> Response {
         guard self.replaying.enter() else {
-            var response = Problem(
+            return Problem(
                 status: .serviceUnavailable, title: "Busy",
                 detail: "another past-state replay of the indicators is running on this node; try again shortly"
-            ).response()
-            response.headers[.retryAfter] = "5"
-            return response
+            ).response(retryAfter: 5)
         }
         defer { self.replaying.leave() }
         let (store, client, logger) = (self.store, self.client, self.logger)

@@ -23,14 +23,12 @@ struct ErrorMiddleware: RouterMiddleware {
                 .response()
         } catch {
             if Self.isUnavailable(error) {
-                var response = Problem(
+                return Problem(
                     status: .serviceUnavailable, title: "Database unavailable",
                     detail:
                         "the event log cannot be reached, so whether the request took effect is not known: send it "
                         + "again shortly with the same Idempotency-Key, which answers as the first attempt did"
-                ).response()
-                response.headers[.retryAfter] = "5"
-                return response
+                ).response(retryAfter: 5)
             }
             context.logger.error("unexpected error", metadata: ["error": "\(safeDescription(of: error))"])
             return Problem(

@@ -48,6 +48,13 @@ public struct Problem: Error, Sendable, Codable, Equatable {
             headers: [.contentType: "application/problem+json"],
             body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }
+
+    /// The answer, telling the client when to try again (a 503 or a 429).
+    public func response(retryAfter seconds: Int) -> Response {
+        var response = self.response()
+        response.headers[.retryAfter] = "\(seconds)"
+        return response
+    }
 }
 
 extension Problem: HTTPResponseError {

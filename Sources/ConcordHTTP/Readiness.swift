@@ -54,8 +54,6 @@ struct Readiness: Sendable {
     }
 
     static func notReady(_ detail: String) -> Response {
-        var response = Problem(status: .serviceUnavailable, title: "Not ready", detail: detail).response()
-        response.headers[.retryAfter] = "5"
-        return response
+        Problem(status: .serviceUnavailable, title: "Not ready", detail: detail).response(retryAfter: 5)
     }
 }

@@ -33,12 +33,10 @@ struct SessionController: Sendable {
         case .throttled(let wait):
             let seconds = max(
                 1, Int((Double(wait.components.seconds) + Double(wait.components.attoseconds) / 1e18).rounded(.up)))
-            var response = Problem(
+            return Problem(
                 status: .tooManyRequests, title: "Too many failed sign-ins",
                 detail: "too many failed sign-ins for this login: try again in \(seconds) seconds", field: "login"
-            ).response()
-            response.headers[.retryAfter] = "\(seconds)"
-            return response
+            ).response(retryAfter: seconds)
         case .signedIn(let secret, let principal):
             var members = Self.view(principal)
             members["token"] = .string(secret)

@@ -17,12 +17,10 @@ struct TrackingController: Sendable {
     func track(_ request: Request, context: ConcordRequestContext) async throws -> Response {
         let client = context.remoteAddress?.ipAddress ?? "unknown"
         guard self.limiter.allow(client) else {
-            var response = Problem(
+            return Problem(
                 status: .tooManyRequests, title: "Too many requests",
                 detail: "at most \(self.limiter.capacity) lookups per minute from one address"
-            ).response()
-            response.headers[.retryAfter] = "60"
-            return response
+            ).response(retryAfter: 60)
         }
         let text = try context.parameters.require("code")
         let code: TrackingCode
