@@ -164,7 +164,7 @@ public struct CaseCommands<Kind: CaseKind>: Sendable {
         let catalog = self.reference.catalog
         guard let state = loaded.state else { throw Refusal.notFound(id: id) }
         if case .principal(let principal) = request.sender {
-            guard AccessPolicy.canRead(principal, Kind.parties(state), catalog: catalog) else {
+            guard AccessPolicy.reading(principal, Kind.parties(state), catalog: catalog) != .none else {
                 throw Refusal.notFound(id: id)
             }
         }
@@ -199,7 +199,9 @@ public struct CaseCommands<Kind: CaseKind>: Sendable {
         var clear = decided.map { $0.eventData(metadata: request.metadata) }
         var events = clear
         if let vault = self.repository.vault {
-            events = try await vault.seal(events, stream: self.repository.stream(id)).events
+            events = try await vault.seal(
+                events, stream: self.repository.stream(id), subject: FreeText.subject(of: before.events)
+            ).events
             clear = clear.map { Self.unsealedForm(of: $0, streamID: id) }
         }
         let result = try await self.store.append(
@@ -208,6 +210,7 @@ public struct CaseCommands<Kind: CaseKind>: Sendable {
         guard !result.replayed, let recordedAt = result.recordedAt else {
             return try await self.answer(replaying: result)
         }
+        try await self.repository.vault?.index(clear.map { ($0.type, $0.payload) }, stream: result.stream)
         let loaded = before.appending(
             decided, clear, result: result, recordedAt: recordedAt, key: request.idempotencyKey)
         return Answer(
@@ -252,6 +255,9 @@ public struct CaseCommands<Kind: CaseKind>: Sendable {
         guard result.stream.type == Kind.streamType else { throw Refusal.idempotencyKeyReused }
         let id = result.stream.id
         let loaded = try await self.repository.load(id, upTo: result.lastVersion)
+        // Finishes the index entries an answer that failed after its append left undone.
+        try await self.repository.vault?.index(
+            loaded.events.prefix(1).map { ($0.type, $0.payload) }, stream: result.stream)
         let request = Request(sender: .concord, metadata: EventMetadata())
         return Answer(
             id: id, loaded: loaded, replayed: true, followUps: try await self.runFollowUps(of: loaded, id: id, request))

@@ -46,6 +46,27 @@ public enum AccessPolicy {
         }
     }
 
+    /// How much of a case a principal reads.
+    public enum Reading: Sendable, Hashable {
+        case none
+        /// The lodging office of a sensitive case: the tracking code, status, loop and the outcome to tell the
+        /// person; no texts, no person. Enough to send `redactedCommands`.
+        case redacted
+        case full
+    }
+
+    /// What the lodging side of a sensitive case may send through its redacted view: tell the person, close, and
+    /// reopen when the person is not satisfied (which opens the appeal, sensitive too).
+    public static let redactedCommands: Set<String> = ["notify_complainant", "notify_appellant", "close", "reopen"]
+
+    /// The one rule reads, lists and commands follow: `canRead` (full; lists hold exactly these cases), else the
+    /// redacted view for the office or programme that lodged a sensitive case.
+    public static func reading(_ principal: Principal, _ parties: Parties, catalog: ReferenceCatalog) -> Reading {
+        if self.canRead(principal, parties, catalog: catalog) { return .full }
+        let lodging = [.office, .programme].contains(principal.role) && parties.lodging.contains(principal.scope ?? "")
+        return parties.sensitive && lodging ? .redacted : .none
+    }
+
     /// Whether `principal` may send `command` to a case it can read: the lodging side sends the lodging side's
     /// commands (notify, close, cancel, acknowledge feedback, ...), the handling side its own (acknowledge,
     /// assign, resolve, accept, complete, post feedback, ...); a coordinator only escalates and adds notes;
@@ -53,7 +74,11 @@ public enum AccessPolicy {
     public static func canAct(
         _ principal: Principal, command: String, side: CommandSide, _ parties: Parties, catalog: ReferenceCatalog
     ) -> Bool {
-        guard self.canRead(principal, parties, catalog: catalog) else { return false }
+        switch self.reading(principal, parties, catalog: catalog) {
+        case .none: return false
+        case .redacted: return self.redactedCommands.contains(command) && side != .handling
+        case .full: break
+        }
         let scope = principal.scope ?? ""
         switch principal.role {
         case .admin: return true
@@ -64,6 +89,19 @@ public enum AccessPolicy {
             let handling = parties.handling.contains(scope) && side != .lodging
             return lodging || handling
         }
+    }
+
+    /// Whether `principal` reads the person's details: the roles that need them to act (the office that tells the
+    /// complainant, the programme that serves the person, admin); coordinators and auditors see the case without.
+    public static func readsPerson(_ principal: Principal) -> Bool {
+        [.office, .programme, .admin].contains(principal.role)
+    }
+
+    /// Whether `principal` reads a case's free texts (description, notes, findings, reasons): the sides that lodged
+    /// or handle it, admin, and coordinators (who take escalations and move stuck complaints on). Auditors check
+    /// the process, not what people wrote: they see each event without its texts.
+    public static func readsTexts(_ principal: Principal) -> Bool {
+        principal.role != .auditor
     }
 
     /// Whether `principal` may create a case whose author (lodging office or referral source) is `author`.
@@ -101,7 +139,7 @@ extension Complaint: HasParties {
 
 extension Appeal: HasParties {
     public static func parties(_ state: State) -> Parties {
-        Parties(lodging: [state.office], handling: [state.programme], areas: [state.area])
+        Parties(lodging: [state.office], handling: [state.programme], areas: [state.area], sensitive: state.sensitive)
     }
 
     /// The programme's review assigns and decides; either side may tell the appellant and close.

@@ -160,7 +160,8 @@ extension Appeal: Summarized {
         return CaseSummary(
             kind: Self.streamType, id: id, status: state.status.rawValue, programme: state.programme,
             office: state.office, area: state.area, lodgingArea: state.area, category: nil, channel: nil,
-            priority: "routine", sensitive: false, escalationLevel: 0, overdueEscalatedDueAt: nil,
+            priority: state.sensitive ? "priority" : "routine", sensitive: state.sensitive, escalationLevel: 0,
+            overdueEscalatedDueAt: nil,
             openedAt: state.lodgedAt, statusSince: state.updatedAt, loop: loop.0, loopSince: loop.1, pending: pending,
             acknowledgedAt: state.assignedAt, acknowledgeDueAt: nil, answeredAt: state.decidedAt,
             answerDueAt: state.lodgedAt.adding(days: level?.daysToResolve), outcome: state.decision?.rawValue,
