@@ -93,6 +93,7 @@ public struct CaseCommands<Kind: CaseKind>: Sendable {
     /// from the idempotency key when there is one, so that every copy of the request names the same case.
     public func create(_ command: Kind.Command, _ request: Request) async throws -> Answer {
         try await self.replayingWhenRefused(request) {
+            let command = try await self.inheritingSensitivity(command)
             var codes = Self.trackingCodes(for: request)
             for _ in 0..<8 {
                 let id = TrackingCode.generate(kind: Kind.trackingKind, using: &codes).text
@@ -100,6 +101,18 @@ public struct CaseCommands<Kind: CaseKind>: Sendable {
             }
             throw Refusal.tooBusy
         }
+    }
+
+    /// An appeal against a sensitive complaint's outcome is sensitive too, however it is lodged: the complaint is
+    /// read from the log (its sensitivity needs no key). Every other creation is returned as it is.
+    func inheritingSensitivity(_ command: Kind.Command) async throws -> Kind.Command {
+        guard case .lodge(var lodgement)? = command as? Appeal.Command, !lodgement.sensitive,
+            case .complaintOutcome(let complaintID) = lodgement.subject
+        else { return command }
+        let complaint = try await CaseRepository<Complaint>(store: self.store).load(complaintID)
+        guard complaint.state?.sensitive == true else { return command }
+        lodgement.sensitive = true
+        return Appeal.Command.lodge(lodgement) as? Kind.Command ?? command
     }
 
     /// The tracking codes to try for a creation: a sequence fixed by the sender and the key, else random.

@@ -189,3 +189,32 @@ import Testing
         }
     }
 }
+
+extension SensitiveCaseAPITests {
+    @Test func anAppealLodgedAgainstASensitiveComplaintsOutcomeIsSensitive() async throws {
+        let settings = try await TestDatabases.shared.freshDatabase()
+        let tokens = try await Tokens.make(settings)
+        let focal = try await Tokens.create(settings, role: .programme, scope: "CCT", focalPoint: true)
+        try await withApplication(settings: settings) { client in
+            let lodged = try await client.send(
+                .post, "/v1/complaints", token: tokens.office, body: Self.sensitiveComplaint)
+            let id = try #require(lodged["id"]?.stringValue)
+            let body = Body.appeal.replacingOccurrences(
+                of: #""against":"eligibility""#, with: #""against":"complaint_outcome","complaint_id":"\#(id)""#)
+            let appeal = try await client.send(.post, "/v1/appeals", token: tokens.office, body: body)
+            #expect(appeal.status == .created, "\(appeal.text)")
+            #expect(appeal["redacted"] == true && appeal["appeal"]?["sensitive"] == true, "\(appeal.text)")
+            let appealID = try #require(appeal["id"]?.stringValue)
+            #expect(try await client.send(.get, "/v1/appeals/\(appealID)", token: tokens.office).status == .notFound)
+            #expect(try await client.send(.get, "/v1/appeals/\(appealID)", token: focal).status == .ok)
+            // An appeal against an ordinary complaint's outcome stays ordinary.
+            let plain = try #require(
+                try await client.send(.post, "/v1/complaints", token: tokens.office, body: Body.complaint)["id"]?
+                    .stringValue)
+            let ordinary = try await client.send(
+                .post, "/v1/appeals", token: tokens.office,
+                body: body.replacingOccurrences(of: id, with: plain))
+            #expect(ordinary.status == .created && ordinary["appeal"]?["sensitive"] == false, "\(ordinary.text)")
+        }
+    }
+}
