@@ -93,7 +93,7 @@ public struct CaseCommands<Kind: CaseKind>: Sendable {
     /// from the idempotency key when there is one, so that every copy of the request names the same case.
     public func create(_ command: Kind.Command, _ request: Request) async throws -> Answer {
         try await self.replayingWhenRefused(request) {
-            let command = try await self.inheritingSensitivity(command)
+            let command = try await self.inheritingFromComplaint(command, request)
             var codes = Self.trackingCodes(for: request)
             for _ in 0..<8 {
                 let id = TrackingCode.generate(kind: Kind.trackingKind, using: &codes).text
@@ -103,16 +103,39 @@ public struct CaseCommands<Kind: CaseKind>: Sendable {
         }
     }
 
-    /// An appeal against a sensitive complaint's outcome is sensitive too, however it is lodged: the complaint is
-    /// read from the log (its sensitivity needs no key). Every other creation is returned as it is.
-    func inheritingSensitivity(_ command: Kind.Command) async throws -> Kind.Command {
-        guard case .lodge(var lodgement)? = command as? Appeal.Command, !lodgement.sensitive,
+    /// A case that follows from a complaint takes from it what the complaint decides: an appeal against a
+    /// sensitive complaint's outcome is sensitive too, however it is lodged; a referral made from a complaint
+    /// (`complaint_id`) is sensitive when the complaint is, and its person and texts are sealed under the
+    /// complainant's subject. The complaint is read from the log without keys (sensitivity and subject are in
+    /// clear); a referral may name only a complaint its sender can read. Other creations are returned as they are.
+    func inheritingFromComplaint(_ command: Kind.Command, _ request: Request) async throws -> Kind.Command {
+        if case .lodge(var lodgement)? = command as? Appeal.Command, !lodgement.sensitive,
             case .complaintOutcome(let complaintID) = lodgement.subject
+        {
+            let complaint = try await CaseRepository<Complaint>(store: self.store).load(complaintID)
+            guard complaint.state?.sensitive == true else { return command }
+            lodgement.sensitive = true
+            return Appeal.Command.lodge(lodgement) as? Kind.Command ?? command
+        }
+        guard case .create(var referral)? = command as? Referral.Command, let complaintID = referral.complaintID
         else { return command }
         let complaint = try await CaseRepository<Complaint>(store: self.store).load(complaintID)
-        guard complaint.state?.sensitive == true else { return command }
-        lodgement.sensitive = true
-        return Appeal.Command.lodge(lodgement) as? Kind.Command ?? command
+        guard let state = complaint.state, self.senderReads(Complaint.parties(state), request) else {
+            throw Refusal.unfitReferenceCodes([
+                FieldProblem(field: "complaint_id", reason: "names no complaint \(complaintID) that you can see")
+            ])
+        }
+        referral.sensitive = state.sensitive
+        if case .clear(var person) = referral.person, person.subject == nil {
+            person.subject = FreeText.subject(of: complaint.events)
+            referral.person = .clear(person)
+        }
+        return Referral.Command.create(referral) as? Kind.Command ?? command
+    }
+
+    private func senderReads(_ parties: Parties, _ request: Request) -> Bool {
+        guard case .principal(let principal) = request.sender else { return true }
+        return AccessPolicy.canRead(principal, parties, catalog: self.reference.catalog)
     }
 
     /// The tracking codes to try for a creation: a sequence fixed by the sender and the key, else random.

@@ -218,3 +218,41 @@ extension SensitiveCaseAPITests {
         }
     }
 }
+
+extension SensitiveCaseAPITests {
+    @Test func aReferralMadeFromASensitiveComplaintIsSensitiveAndErasedWithTheComplainant() async throws {
+        let settings = try await TestDatabases.shared.freshDatabase()
+        let tokens = try await Tokens.make(settings)
+        let focal = try await Tokens.create(settings, role: .programme, scope: "CCT", focalPoint: true)
+        let healthFocal = try await Tokens.create(settings, role: .programme, scope: "HEALTH", focalPoint: true)
+        try await withApplication(settings: settings) { client in
+            let lodged = try await client.send(
+                .post, "/v1/complaints", token: tokens.office, body: Self.sensitiveComplaint)
+            let id = try #require(lodged["id"]?.stringValue)
+            let body = Body.referral.replacingOccurrences(
+                of: #""referral_type":"health""#, with: #""referral_type":"health","complaint_id":"\#(id)""#)
+            // Only a sender that reads the complaint may name it.
+            for token in [tokens.programme, tokens.office] {
+                let refused = try await client.send(.post, "/v1/referrals", token: token, body: body)
+                #expect(
+                    refused.status == .unprocessableContent && refused["field"] == "complaint_id", "\(refused.text)")
+            }
+            let created = try await client.send(.post, "/v1/referrals", token: focal, body: body)
+            #expect(created.status == .created, "\(created.text)")
+            #expect(created["referral"]?["sensitive"] == true && created["person"]?["subject"] == .string(id))
+            let referral = try #require(created["id"]?.stringValue)
+            for token in [tokens.receiver, tokens.office, tokens.coordinator] {
+                #expect(try await client.send(.get, "/v1/referrals/\(referral)", token: token).status == .notFound)
+            }
+            let receiver = try await client.send(.get, "/v1/referrals/\(referral)", token: healthFocal)
+            #expect(receiver["referral"]?["reason"] == "Child needs a nutrition assessment.", "\(receiver.text)")
+
+            let erasure = #"{"reason":"Request 2026/54","legal_basis":"Data Protection Act s.16"}"#
+            let erased = try await client.send(.post, "/v1/subjects/\(id)/erasure", token: tokens.admin, body: erasure)
+            #expect(erased.status == .ok, "\(erased.text)")
+            let after = try await client.send(.get, "/v1/referrals/\(referral)", token: healthFocal)
+            let marker: JSONValue = ["subject": .string(id), "erased": true]
+            #expect(after["person"] == marker && after["referral"]?["reason"] == marker, "\(after.text)")
+        }
+    }
+}

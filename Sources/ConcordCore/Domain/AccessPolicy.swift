@@ -32,14 +32,19 @@ public protocol HasParties: StateMachine {
 public enum AccessPolicy {
     /// An office or programme reads what it lodged or sent and what is assigned or addressed to it; a coordinator
     /// what concerns an area within its own (`catalog` knows the area tree); an auditor and an admin everything.
-    /// A sensitive complaint is seen only by the handling programme's focal point and by admins and auditors.
+    /// A sensitive case (a sensitive complaint and what follows from it) is seen only by the focal points of the
+    /// programmes on its sides and by admins and auditors; its lodging office reads it redacted (`reading`).
     public static func canRead(_ principal: Principal, _ parties: Parties, catalog: ReferenceCatalog) -> Bool {
         let scope = principal.scope ?? ""
         switch principal.role {
         case .admin, .auditor: return true
         case .office, .programme:
-            // A sensitive complaint: only the handling programme's focal point.
-            if parties.sensitive { return principal.focalPoint && parties.handling.contains(scope) }
+            // A sensitive case: only the focal points of the programmes on its sides (the programme handling a
+            // complaint, both ends of a referral made from it); an office is never a focal point.
+            if parties.sensitive {
+                let sides = parties.handling.union(parties.lodging)
+                return principal.role == .programme && principal.focalPoint && sides.contains(scope)
+            }
             return parties.handling.contains(scope) || parties.lodging.contains(scope)
         case .coordinator:
             return !parties.sensitive && parties.areas.contains { catalog.isWithin(area: $0, ancestor: scope) }
@@ -57,7 +62,9 @@ public enum AccessPolicy {
 
     /// What the lodging side of a sensitive case may send through its redacted view: tell the person, close, and
     /// reopen when the person is not satisfied (which opens the appeal, sensitive too).
-    public static let redactedCommands: Set<String> = ["notify_complainant", "notify_appellant", "close", "reopen"]
+    public static let redactedCommands: Set<String> = [
+        "notify_complainant", "notify_appellant", "close", "reopen", "acknowledge_feedback",
+    ]
 
     /// The one rule reads, lists and commands follow: `canRead` (full; lists hold exactly these cases), else the
     /// redacted view for the office or programme that lodged a sensitive case.
@@ -160,7 +167,7 @@ extension Appeal: HasParties {
 extension Referral: HasParties {
     /// The source (an office or a programme) sends; the receiver (a programme or service) serves.
     public static func parties(_ state: State) -> Parties {
-        Parties(lodging: [state.source], handling: [state.receiver], areas: [])
+        Parties(lodging: [state.source], handling: [state.receiver], areas: [], sensitive: state.sensitive)
     }
 
     /// The source creates, redirects, cancels and acknowledges the feedback; the receiver does the rest.

@@ -135,7 +135,8 @@ extension Referral.Request {
         return Payload.merging(
             Payload.object([
                 "source": self.source, "receiver": self.receiver, "reason": self.reason, "urgency": self.urgency,
-                "referral_type": self.referralType, "redirected_from": self.redirectedFrom, "at": self.at,
+                "referral_type": self.referralType, "redirected_from": self.redirectedFrom,
+                "complaint_id": self.complaintID, "sensitive": self.sensitive ? true : nil, "at": self.at,
             ]), ["person": person])
     }
 
@@ -150,6 +151,7 @@ extension Referral.Request {
             source: try reader.required("source"), receiver: try reader.required("receiver"), person: person,
             reason: try reader.text("reason"), urgency: try reader.required("urgency"),
             referralType: try reader.required("referral_type"), redirectedFrom: try reader.optional("redirected_from"),
+            complaintID: try reader.optional("complaint_id"), sensitive: try reader.optional("sensitive") ?? false,
             at: at)
     }
 }
