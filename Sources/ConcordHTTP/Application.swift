@@ -133,7 +133,8 @@ public func buildRouter(
             store: context.store, vault: context.vault, reference: reference.data, users: users),
         reference: reference, collection: "referrals", clock: context.clock
     ).addRoutes(to: router)
-    ProjectionController(queries: queries, reference: context.reference, clock: context.clock).addRoutes(to: router)
+    ProjectionController(queries: queries, reference: context.reference, clock: context.clock, lookup: context.vault)
+        .addRoutes(to: router)
     AuditController(store: context.store, client: context.client, logger: logger).addRoutes(to: router)
     SubjectController(
         subjects: DataSubjects(store: context.store, client: context.client, logger: logger), clock: context.clock

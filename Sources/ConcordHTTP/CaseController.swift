@@ -19,6 +19,9 @@ struct CaseController<Kind: CaseKind>: Sendable {
         let group = router.group(RouterPath("v1/\(self.collection)"))
         group.post { request, context in try await self.create(request, context: context) }
         group.get(":id") { request, context in try await self.show(request, context: context) }
+        group.get(":id/redacted") { request, context in
+            try await self.show(request, context: context, redacted: true)
+        }
         group.post(":id/:command") { request, context in try await self.command(request, context: context) }
     }
 
@@ -65,17 +68,20 @@ struct CaseController<Kind: CaseKind>: Sendable {
         try await withDatabaseDeadline { await reference.ready() }
     }
 
-    func show(_ request: Request, context: ConcordRequestContext) async throws -> Response {
+    /// A case in full for those who read it; `redacted`: the redacted view, for them and for the lodging office of
+    /// a sensitive case (`AccessPolicy.reading`).
+    func show(_ request: Request, context: ConcordRequestContext, redacted: Bool = false) async throws -> Response {
         let principal = try context.requirePrincipal()
         let id = try context.parameters.require("id")
         try await self.referenceReady()
         let loaded = try await self.repository.load(id)
-        guard let state = loaded.state,
-            AccessPolicy.canRead(principal, Kind.parties(state), catalog: self.reference.data.catalog)
-        else {
+        let reading = loaded.state.map {
+            AccessPolicy.reading(principal, Kind.parties($0), catalog: self.reference.data.catalog)
+        }
+        guard reading == .full || (redacted && reading == .redacted) else {
             throw Problem(status: .notFound, title: "Not found", detail: "no \(Kind.streamType) \(id) that you can see")
         }
-        return try self.render(.init(id: id, loaded: loaded), principal: principal, status: .ok)
+        return try self.render(.init(id: id, loaded: loaded), principal: principal, status: .ok, redacted: redacted)
     }
 
     /// What a case's answer shows: the case as loaded, and the members its follow-ups add.
@@ -93,39 +99,65 @@ struct CaseController<Kind: CaseKind>: Sendable {
             status: status)
     }
 
-    private func render(_ shown: Shown, principal: Principal, status: HTTPResponse.Status) throws -> Response {
+    private func render(
+        _ shown: Shown, principal: Principal, status: HTTPResponse.Status, redacted: Bool = false
+    ) throws -> Response {
         let loaded = shown.loaded
         guard let state = loaded.state else {
             throw Problem(status: .notFound, title: "Not found", detail: "no \(Kind.streamType) \(shown.id)")
-        }
-        let history: [JSONValue] = loaded.events.map { event in
-            .object([
-                "position": .integer(event.position), "version": .integer(event.streamVersion),
-                "type": .string(event.type), "recorded_at": .string(event.recordedAt.rfc3339),
-                "actor": event.metadata.actor.map(JSONValue.string) ?? .null,
-                "role": event.metadata.role.map(JSONValue.string) ?? .null,
-            ])
         }
         let catalog = self.reference.data.catalog
         let loop = Kind.summary(state, id: shown.id, catalog: catalog).loopView(at: self.clock.now()) {
             catalog.name(of: $0)
         }
         var members: [String: JSONValue] = [
-            "id": .string(shown.id), "version": .integer(loaded.version), Kind.streamType: Kind.view(state),
-            "loop": loop, "events": .array(history),
+            "id": .string(shown.id), "version": .integer(loaded.version), "loop": loop,
         ]
-        if let details = Self.personalDetails(loaded.events, for: principal) { members[Kind.personalMember] = details }
         for case let (name, value)? in shown.followUps.map(\.answerMember) { members[name] = .string(value) }
+        // The lodging office of a sensitive case reads it only redacted, whatever route it came by.
+        if redacted || AccessPolicy.reading(principal, Kind.parties(state), catalog: catalog) == .redacted {
+            members[Kind.streamType] = Kind.redactedView(state, id: shown.id, catalog: catalog)
+            members["redacted"] = true
+            var response = JSONResponse.make(.object(members), status: status)
+            response.headers[.eTag] = "\"\(loaded.version)\""
+            return response
+        }
+        members[Kind.streamType] = Self.view(state, loaded.events, for: principal)
+        members["events"] = .array(Self.history(loaded.events, for: principal))
+        if let details = Self.personalDetails(loaded.events, for: principal) { members[Kind.personalMember] = details }
         var response = JSONResponse.make(.object(members), status: status)
         response.headers[.eTag] = "\"\(loaded.version)\""
         return response
     }
 
-    /// The person's details, for the roles that need them to act (the office that tells the complainant, the
-    /// programme that serves the person, admin); coordinators and auditors see the case without them.
+    /// The person's details, for the roles that need them to act (`AccessPolicy.readsPerson`).
     static func personalDetails(_ events: [RecordedEvent], for principal: Principal) -> JSONValue? {
-        guard [.office, .programme, .admin].contains(principal.role) else { return nil }
+        guard AccessPolicy.readsPerson(principal) else { return nil }
         return events.first?.payload[Kind.personalMember]
+    }
+
+    /// The case's view, with its texts for the roles that read them (`AccessPolicy.readsTexts`).
+    static func view(_ state: Kind.State, _ events: [RecordedEvent], for principal: Principal) -> JSONValue {
+        guard AccessPolicy.readsTexts(principal), case .object(var members) = Kind.view(state) else {
+            return Kind.view(state)
+        }
+        members.merge(CaseTexts.view(events)) { _, text in text }
+        return .object(members)
+    }
+
+    /// The case's events as `principal` may see them: each with its `content` (the payload without the person or
+    /// the texts for the roles that do not read them).
+    static func history(_ events: [RecordedEvent], for principal: Principal) -> [JSONValue] {
+        let (texts, person) = (AccessPolicy.readsTexts(principal), AccessPolicy.readsPerson(principal))
+        return events.map { event in
+            .object([
+                "position": .integer(event.position), "version": .integer(event.streamVersion),
+                "type": .string(event.type), "recorded_at": .string(event.recordedAt.rfc3339),
+                "actor": event.metadata.actor.map(JSONValue.string) ?? .null,
+                "role": event.metadata.role.map(JSONValue.string) ?? .null,
+                "content": CaseTexts.content(event, texts: texts, person: person),
+            ])
+        }
     }
 
     /// The command a body asks for. A command that creates another case (a redirect) gets the tracking code the

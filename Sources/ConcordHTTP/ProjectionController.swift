@@ -11,8 +11,12 @@ struct ProjectionController: Sendable {
     let queries: ProjectionQueries
     let reference: ReferenceFollower
     let clock: WallClock
+    /// The phone and national ID index, for `GET /v1/cases` (see CaseSearch.swift).
+    var lookup: PersonalDataVault? = nil
 
     func addRoutes(to router: Router<ConcordRequestContext>) {
+        router.get("v1/cases") { request, context in try await self.search(request, context) }
+        router.get("v1/areas/:code/sensitive") { request, context in try await self.sensitiveCounts(request, context) }
         router.get("v1/programmes/:code/queue") { request, context in try await self.queue(request, context) }
         router.get("v1/offices/:code/cases") { request, context in try await self.officeCases(request, context) }
         router.get("v1/loops") { request, context in try await self.loops(request, context) }
@@ -159,7 +163,7 @@ struct ProjectionController: Sendable {
 
     // MARK: Helpers
 
-    private func page(
+    func page(
         _ query: QueryParameters, scope: CaseScope, filter: CaseFilter, order: CaseOrder, key: String
     ) async throws -> Response {
         var query = query
@@ -182,7 +186,7 @@ struct ProjectionController: Sendable {
         return JSONResponse.make(.object(body), status: .ok)
     }
 
-    private func catalog() async throws -> ReferenceCatalog {
+    func catalog() async throws -> ReferenceCatalog {
         let reference = self.reference
         try await withDatabaseDeadline { await reference.ready() }
         return reference.data.catalog

@@ -59,6 +59,13 @@ public struct CaseFilter: Sendable, Hashable {
     public var feedbackWaiting: Bool?
     /// Only open cases waiting for this programme's or office's action: a queue.
     public var waitingOn: String?
+    /// Only these cases (by tracking code): a search's hits.
+    public var ids: [String]?
+    /// Only cases lodged or sent by this office (or a referral's source programme).
+    public var office: String?
+    /// Only cases opened at or after `openedFrom` and before `openedTo`.
+    public var openedFrom: Timestamp?
+    public var openedTo: Timestamp?
 
     public init() {}
 }
@@ -303,6 +310,10 @@ struct WhereBuilder {
                 " AND c.opened_at <= concord_time(\(self.now.microsecondsSinceEpoch - Int64(days) * 86_400_000_000))")
         }
         if filter.escalated == true { self.add(" AND c.escalation_level > 0") }
+        self.condition("c.id = ANY(", filter.ids, ")")
+        self.condition("c.office = ", filter.office)
+        self.condition("c.opened_at >= concord_time(", filter.openedFrom?.microsecondsSinceEpoch, ")")
+        self.condition("c.opened_at < concord_time(", filter.openedTo?.microsecondsSinceEpoch, ")")
         if let waiting = filter.feedbackWaiting {
             self.add(waiting ? " AND c.status = 'feedback_posted'" : " AND c.status <> 'feedback_posted'")
         }

@@ -96,6 +96,7 @@ public struct CaseCommands<Kind: CaseKind>: Sendable {
     /// from the idempotency key when there is one, so that every copy of the request names the same case.
     public func create(_ command: Kind.Command, _ request: Request) async throws -> Answer {
         try await self.replayingWhenRefused(request) {
+            let command = try await self.inheritingFromComplaint(command, request)
             var codes = Self.trackingCodes(for: request)
             for _ in 0..<8 {
                 let id = TrackingCode.generate(kind: Kind.trackingKind, using: &codes).text
@@ -103,6 +104,41 @@ public struct CaseCommands<Kind: CaseKind>: Sendable {
             }
             throw Refusal.tooBusy
         }
+    }
+
+    /// A case that follows from a complaint takes from it what the complaint decides: an appeal against a
+    /// sensitive complaint's outcome is sensitive too, however it is lodged; a referral made from a complaint
+    /// (`complaint_id`) is sensitive when the complaint is, and its person and texts are sealed under the
+    /// complainant's subject. The complaint is read from the log without keys (sensitivity and subject are in
+    /// clear); a referral may name only a complaint its sender can read. Other creations are returned as they are.
+    func inheritingFromComplaint(_ command: Kind.Command, _ request: Request) async throws -> Kind.Command {
+        if case .lodge(var lodgement)? = command as? Appeal.Command, !lodgement.sensitive,
+            case .complaintOutcome(let complaintID) = lodgement.subject
+        {
+            let complaint = try await CaseRepository<Complaint>(store: self.store).load(complaintID)
+            guard complaint.state?.sensitive == true else { return command }
+            lodgement.sensitive = true
+            return Appeal.Command.lodge(lodgement) as? Kind.Command ?? command
+        }
+        guard case .create(var referral)? = command as? Referral.Command, let complaintID = referral.complaintID
+        else { return command }
+        let complaint = try await CaseRepository<Complaint>(store: self.store).load(complaintID)
+        guard let state = complaint.state, self.senderReads(Complaint.parties(state), request) else {
+            throw Refusal.unfitReferenceCodes([
+                FieldProblem(field: "complaint_id", reason: "names no complaint \(complaintID) that you can see")
+            ])
+        }
+        referral.sensitive = state.sensitive
+        if case .clear(var person) = referral.person, person.subject == nil {
+            person.subject = FreeText.subject(of: complaint.events)
+            referral.person = .clear(person)
+        }
+        return Referral.Command.create(referral) as? Kind.Command ?? command
+    }
+
+    private func senderReads(_ parties: Parties, _ request: Request) -> Bool {
+        guard case .principal(let principal) = request.sender else { return true }
+        return AccessPolicy.canRead(principal, parties, catalog: self.reference.catalog)
     }
 
     /// The tracking codes to try for a creation: a sequence fixed by the sender and the key, else random.
@@ -167,7 +203,7 @@ public struct CaseCommands<Kind: CaseKind>: Sendable {
         let catalog = self.reference.catalog
         guard let state = loaded.state else { throw Refusal.notFound(id: id) }
         if case .principal(let principal) = request.sender {
-            guard AccessPolicy.canRead(principal, Kind.parties(state), catalog: catalog) else {
+            guard AccessPolicy.reading(principal, Kind.parties(state), catalog: catalog) != .none else {
                 throw Refusal.notFound(id: id)
             }
         }
@@ -223,7 +259,9 @@ public struct CaseCommands<Kind: CaseKind>: Sendable {
         var clear = decided.map { $0.eventData(metadata: request.metadata) }
         var events = clear
         if let vault = self.repository.vault {
-            events = try await vault.seal(events, stream: self.repository.stream(id)).events
+            events = try await vault.seal(
+                events, stream: self.repository.stream(id), subject: FreeText.subject(of: before.events)
+            ).events
             clear = clear.map { Self.unsealedForm(of: $0, streamID: id) }
         }
         let result = try await self.store.append(
@@ -232,6 +270,7 @@ public struct CaseCommands<Kind: CaseKind>: Sendable {
         guard !result.replayed, let recordedAt = result.recordedAt else {
             return try await self.answer(replaying: result)
         }
+        try await self.repository.vault?.index(clear.map { ($0.type, $0.payload) }, stream: result.stream)
         let loaded = before.appending(
             decided, clear, result: result, recordedAt: recordedAt, key: request.idempotencyKey)
         return Answer(
@@ -276,6 +315,9 @@ public struct CaseCommands<Kind: CaseKind>: Sendable {
         guard result.stream.type == Kind.streamType else { throw Refusal.idempotencyKeyReused }
         let id = result.stream.id
         let loaded = try await self.repository.load(id, upTo: result.lastVersion)
+        // Finishes the index entries an answer that failed after its append left undone.
+        try await self.repository.vault?.index(
+            loaded.events.prefix(1).map { ($0.type, $0.payload) }, stream: result.stream)
         let request = Request(sender: .concord, metadata: EventMetadata())
         return Answer(
             id: id, loaded: loaded, replayed: true, followUps: try await self.runFollowUps(of: loaded, id: id, request))

@@ -103,7 +103,10 @@ public struct CaseRepository<Machine: StateMachine>: Sendable {
             }
             var events = decided.map { $0.eventData(metadata: metadata) }
             var keys = PersonalDataVault.DataKeys()
-            if let vault = self.vault { (events, keys) = try await vault.seal(events, stream: self.stream(id)) }
+            if let vault = self.vault {
+                (events, keys) = try await vault.seal(
+                    events, stream: self.stream(id), subject: FreeText.subject(of: loaded.events))
+            }
             do {
                 let result = try await self.store.append(
                     to: self.stream(id), expectedVersion: loaded.version == 0 ? .noStream : .exact(loaded.version),

@@ -64,13 +64,14 @@ public struct DataSubjects: Sendable {
         return nil
     }
 
-    /// Destroys `subject`'s data key. Idempotent.
+    /// Destroys `subject`'s data key, and their rows of the phone and national ID index. Idempotent.
     func destroyKey(of subject: String) async throws {
         try await self.client.query(
             """
             UPDATE subject_keys SET wrapped_key = NULL, erased_at = now()
             WHERE subject = \(subject) AND wrapped_key IS NOT NULL
             """, logger: self.logger)
+        try await self.client.query("DELETE FROM case_lookup WHERE subject = \(subject)", logger: self.logger)
     }
 
     /// Destroys the keys of subjects whose erasure is recorded but whose key survived (the process stopped between
@@ -82,6 +83,11 @@ public struct DataSubjects: Sendable {
             WHERE k.wrapped_key IS NOT NULL AND EXISTS (
                 SELECT FROM events e WHERE e.stream_type = 'subject' AND e.stream_id = k.subject
                 AND e.event_type = 'PersonalDataErased')
+            """, logger: logger)
+        try await client.query(
+            """
+            DELETE FROM case_lookup l
+            WHERE EXISTS (SELECT FROM subject_keys k WHERE k.subject = l.subject AND k.wrapped_key IS NULL)
             """, logger: logger)
     }
 }

@@ -133,8 +133,12 @@ public struct PersonalDataVault: Sendable {
     }
 
     /// `events`, about to be appended to `stream`, with every clear personal object sealed under its subject's
-    /// key: the subject the object names (a follow-up of an earlier case), otherwise the new stream's id.
-    public func seal(_ events: [EventData], stream: StreamName) async throws -> (events: [EventData], keys: DataKeys) {
+    /// key: the subject the object names (a follow-up of an earlier case), otherwise the new stream's id. Their free
+    /// texts (`FreeText.members`) are sealed under the case's subject: `subject` (the case's, when it exists
+    /// already) or the one the creating event names; an anonymous case's texts stay clear.
+    public func seal(
+        _ events: [EventData], stream: StreamName, subject known: String? = nil
+    ) async throws -> (events: [EventData], keys: DataKeys) {
         var sealed = events
         var keys = DataKeys()
         for index in sealed.indices {
@@ -143,12 +147,40 @@ public struct PersonalDataVault: Sendable {
                 PersonalData.form(of: object) == .clear
             else { continue }
             let subject = object["subject"]?.stringValue ?? stream.id
-            let key = try await self.key(for: subject)
-            keys.bytes[subject] = key.withUnsafeBytes { [UInt8]($0) }
+            let key = try await self.key(for: subject, keys: &keys)
             payload[member] = try PersonalData.seal(object, subject: subject, key: key)
             sealed[index].payload = .object(payload)
         }
+        guard let subject = FreeText.subject(of: events, known: known, streamID: stream.id) else {
+            return (sealed, keys)
+        }
+        for index in sealed.indices where FreeText.members[sealed[index].type] != nil {
+            let key = try await self.textKey(for: subject, keys: &keys)
+            sealed[index].payload = try FreeText.mapping(sealed[index].payload, type: sealed[index].type) { value in
+                guard value.stringValue != nil else { return value }
+                // The person was erased: what is written about them now is erased with them, and the case moves on.
+                guard let key, let text = value.stringValue else { return PersonalData.erased(subject: subject) }
+                return try FreeText.seal(text, subject: subject, key: key)
+            }
+        }
         return (sealed, keys)
+    }
+
+    /// The key that seals texts about `subject`; nil when the subject was erased.
+    private func textKey(for subject: String, keys: inout DataKeys) async throws -> SymmetricKey? {
+        do {
+            return try await self.key(for: subject, keys: &keys)
+        } catch VaultError.subjectErased {
+            return nil
+        }
+    }
+
+    /// The subject's key, from those this request holds, else made or looked up (and then held).
+    private func key(for subject: String, keys: inout DataKeys) async throws -> SymmetricKey {
+        if let bytes = keys.bytes[subject] { return SymmetricKey(data: bytes) }
+        let key = try await self.key(for: subject)
+        keys.bytes[subject] = key.withUnsafeBytes { [UInt8]($0) }
+        return key
     }
 
     /// Data keys a request already holds (those it just sealed with), so that answering it needs no second lookup.
@@ -157,24 +189,59 @@ public struct PersonalDataVault: Sendable {
         public init() {}
     }
 
-    /// `events` with every sealed personal object opened, or shown as erased when its subject's key is destroyed.
+    /// `events` with every sealed personal object and free text opened, or shown as erased
+    /// (`PersonalData.erased`) when its subject's key is destroyed.
     public func unseal(_ events: [RecordedEvent], known: DataKeys = DataKeys()) async throws -> [RecordedEvent] {
         var opened = events
+        var keys = known
+        var destroyed: Set<String> = []
         for index in opened.indices {
-            guard let member = PersonalData.members[opened[index].type],
-                case .object(var payload) = opened[index].payload, let object = payload[member],
-                case .sealed(let subject, let bytes) = PersonalData.form(of: object)
-            else { continue }
-            var key = known.bytes[subject].map { SymmetricKey(data: $0) }
-            if key == nil { key = try await self.existingKey(for: subject) }
-            if let key {
-                payload[member] = try PersonalData.open(bytes, subject: subject, key: key)
-            } else {
-                payload[member] = PersonalData.erased(subject: subject)
+            let type = opened[index].type
+            var payload = opened[index].payload
+            if let member = PersonalData.members[type], case .object(var members) = payload,
+                let object = members[member], case .sealed(let subject, let bytes) = PersonalData.form(of: object)
+            {
+                let key = try await self.openingKey(subject, keys: &keys, destroyed: &destroyed)
+                members[member] =
+                    try key.map { try PersonalData.open(bytes, subject: subject, key: $0) }
+                    ?? PersonalData.erased(subject: subject)
+                payload = .object(members)
             }
-            opened[index].payload = .object(payload)
+            if FreeText.members[type] != nil {
+                payload = try await self.openTexts(payload, type: type, keys: &keys, destroyed: &destroyed)
+            }
+            opened[index].payload = payload
         }
         return opened
+    }
+
+    private func openTexts(
+        _ payload: JSONValue, type: String, keys: inout DataKeys, destroyed: inout Set<String>
+    ) async throws -> JSONValue {
+        guard let names = FreeText.members[type], case .object(var members) = payload else { return payload }
+        for name in names {
+            guard let value = members[name], case .sealed(let subject, let bytes) = PersonalData.form(of: value)
+            else { continue }
+            let key = try await self.openingKey(subject, keys: &keys, destroyed: &destroyed)
+            members[name] =
+                try key.map { .string(try FreeText.open(bytes, subject: subject, key: $0)) }
+                ?? PersonalData.erased(subject: subject)
+        }
+        return .object(members)
+    }
+
+    /// The key that opens `subject`'s data, nil when it was destroyed; each subject is looked up once per call.
+    private func openingKey(
+        _ subject: String, keys: inout DataKeys, destroyed: inout Set<String>
+    ) async throws -> SymmetricKey? {
+        if let bytes = keys.bytes[subject] { return SymmetricKey(data: bytes) }
+        if destroyed.contains(subject) { return nil }
+        guard let key = try await self.existingKey(for: subject) else {
+            destroyed.insert(subject)
+            return nil
+        }
+        keys.bytes[subject] = key.withUnsafeBytes { [UInt8]($0) }
+        return key
     }
 
     /// The subject's data key, made (and stored wrapped) when the subject has none yet (`concord_data_key`).

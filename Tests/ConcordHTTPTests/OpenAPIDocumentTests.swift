@@ -223,6 +223,28 @@ import Testing
                 token: tokens.auditor, expecting: .badRequest)
             try await check(.get, indicators, "/v1/indicators", token: nil, expecting: .unauthorized)
 
+            // Finding cases, and the redacted view.
+            let cases = "/v1/cases"
+            try await check(.get, cases, "/v1/cases?phone=%2B221770000000", token: tokens.office, expecting: .ok)
+            try await check(.get, cases, "/v1/cases?phone=123", token: tokens.auditor, expecting: .forbidden)
+            try await check(.get, cases, "/v1/cases?from=yesterday", token: tokens.office, expecting: .badRequest)
+            try await check(.get, cases, "/v1/cases", token: nil, expecting: .unauthorized)
+            let sensitive = "/v1/areas/{code}/sensitive"
+            try await check(.get, sensitive, "/v1/areas/P-01/sensitive", token: tokens.coordinator, expecting: .ok)
+            try await check(.get, sensitive, "/v1/areas/P-01/sensitive", token: tokens.office, expecting: .notFound)
+            try await check(
+                .get, sensitive, "/v1/areas/P-01/sensitive?x=1", token: tokens.coordinator, expecting: .badRequest)
+            let redacted = "/v1/complaints/{id}/redacted"
+            try await check(.get, redacted, "/v1/complaints/\(id)/redacted", token: tokens.office, expecting: .ok)
+            try await check(
+                .get, redacted, "/v1/complaints/\(id)/redacted", token: tokens.otherOffice, expecting: .notFound)
+            try await check(
+                .get, "/v1/appeals/{id}/redacted", "/v1/appeals/\(created["appeals"] ?? "")/redacted", token: admin,
+                expecting: .ok)
+            try await check(
+                .get, "/v1/referrals/{id}/redacted", "/v1/referrals/R-2345-678/redacted", token: admin,
+                expecting: .notFound)
+
             // The event log: auditors and admins read it as NDJSON; other roles are refused.
             let auditEvents = "/v1/audit/events"
             let auditLog = try await check(

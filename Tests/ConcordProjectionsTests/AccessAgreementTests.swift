@@ -49,6 +49,32 @@ import Testing
         }
     }
 
+    /// Appeals and referrals that follow from sensitive complaints (the walks make none): sensitive with the
+    /// complaint's readers, a referral's source a programme, an office or another programme's.
+    static func appendSensitiveFollowUps(to store: EventStore, seed: UInt64, at: Timestamp) async throws {
+        let person = Identity.person(PersonDetails(name: "Test Person"))
+        for (index, office) in Workload.offices.enumerated() {
+            let programme = Workload.programmes[index % Workload.programmes.count]
+            let appeal = Appeal.Event.lodged(
+                Appeal.Lodgement(
+                    subject: .complaintOutcome(complaintID: "X-\(seed)-\(index)"), grounds: "Reopened",
+                    programme: programme, area: Workload.communities[index * 2], office: office, appellant: person,
+                    contactPreference: .phone, sensitive: true, at: at))
+            _ = try await store.append(
+                to: StreamName(type: Appeal.streamType, id: "S-A-\(seed)-\(index)"), expectedVersion: .noStream,
+                events: [appeal.eventData()])
+            let referral = Referral.Event.created(
+                Referral.Request(
+                    source: [programme, office][index % 2], receiver: "HEALTH",
+                    person: .clear(Referral.ReferredPerson(kind: .household, reference: "HH-1")), reason: "Care",
+                    urgency: .routine, referralType: "health", complaintID: "X-\(seed)-\(index)", sensitive: true,
+                    at: at))
+            _ = try await store.append(
+                to: StreamName(type: Referral.streamType, id: "S-R-\(seed)-\(index)"), expectedVersion: .noStream,
+                events: [referral.eventData()])
+        }
+    }
+
     @Test(arguments: [UInt64(11), 2_026, 90_210])
     func everyListHoldsExactlyTheCasesItsPrincipalCanRead(seed: UInt64) async throws {
         try await withStore { store, _ in
@@ -76,6 +102,7 @@ import Testing
                 escalated += 1
             }
             #expect(escalated > 0)
+            try await Self.appendSensitiveFollowUps(to: store, seed: seed, at: start)
             _ = try await catchUpProjections(client: store.client, store: store, logger: TestDatabases.logger)
             let reference = ReferenceData()
             try await reference.load(from: store)

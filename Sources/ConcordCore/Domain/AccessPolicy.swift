@@ -32,18 +32,46 @@ public protocol HasParties: StateMachine {
 public enum AccessPolicy {
     /// An office or programme reads what it lodged or sent and what is assigned or addressed to it; a coordinator
     /// what concerns an area within its own (`catalog` knows the area tree); an auditor and an admin everything.
-    /// A sensitive complaint is seen only by the handling programme's focal point and by admins and auditors.
+    /// A sensitive case (a sensitive complaint and what follows from it) is seen only by the focal points of the
+    /// programmes on its sides and by admins and auditors; its lodging office reads it redacted (`reading`).
     public static func canRead(_ principal: Principal, _ parties: Parties, catalog: ReferenceCatalog) -> Bool {
         let scope = principal.scope ?? ""
         switch principal.role {
         case .admin, .auditor: return true
         case .office, .programme:
-            // A sensitive complaint: only the handling programme's focal point.
-            if parties.sensitive { return principal.focalPoint && parties.handling.contains(scope) }
+            // A sensitive case: only the focal points of the programmes on its sides (the programme handling a
+            // complaint, both ends of a referral made from it); an office is never a focal point.
+            if parties.sensitive {
+                let sides = parties.handling.union(parties.lodging)
+                return principal.role == .programme && principal.focalPoint && sides.contains(scope)
+            }
             return parties.handling.contains(scope) || parties.lodging.contains(scope)
         case .coordinator:
             return !parties.sensitive && parties.areas.contains { catalog.isWithin(area: $0, ancestor: scope) }
         }
+    }
+
+    /// How much of a case a principal reads.
+    public enum Reading: Sendable, Hashable {
+        case none
+        /// The lodging office of a sensitive case: the tracking code, status, loop and the outcome to tell the
+        /// person; no texts, no person. Enough to send `redactedCommands`.
+        case redacted
+        case full
+    }
+
+    /// What the lodging side of a sensitive case may send through its redacted view: tell the person, close, and
+    /// reopen when the person is not satisfied (which opens the appeal, sensitive too).
+    public static let redactedCommands: Set<String> = [
+        "notify_complainant", "notify_appellant", "close", "reopen", "acknowledge_feedback",
+    ]
+
+    /// The one rule reads, lists and commands follow: `canRead` (full; lists hold exactly these cases), else the
+    /// redacted view for the office or programme that lodged a sensitive case.
+    public static func reading(_ principal: Principal, _ parties: Parties, catalog: ReferenceCatalog) -> Reading {
+        if self.canRead(principal, parties, catalog: catalog) { return .full }
+        let lodging = [.office, .programme].contains(principal.role) && parties.lodging.contains(principal.scope ?? "")
+        return parties.sensitive && lodging ? .redacted : .none
     }
 
     /// Whether `principal` may send `command` to a case it can read: the lodging side sends the lodging side's
@@ -53,7 +81,11 @@ public enum AccessPolicy {
     public static func canAct(
         _ principal: Principal, command: String, side: CommandSide, _ parties: Parties, catalog: ReferenceCatalog
     ) -> Bool {
-        guard self.canRead(principal, parties, catalog: catalog) else { return false }
+        switch self.reading(principal, parties, catalog: catalog) {
+        case .none: return false
+        case .redacted: return self.redactedCommands.contains(command) && side != .handling
+        case .full: break
+        }
         let scope = principal.scope ?? ""
         switch principal.role {
         case .admin: return true
@@ -64,6 +96,19 @@ public enum AccessPolicy {
             let handling = parties.handling.contains(scope) && side != .lodging
             return lodging || handling
         }
+    }
+
+    /// Whether `principal` reads the person's details: the roles that need them to act (the office that tells the
+    /// complainant, the programme that serves the person, admin); coordinators and auditors see the case without.
+    public static func readsPerson(_ principal: Principal) -> Bool {
+        [.office, .programme, .admin].contains(principal.role)
+    }
+
+    /// Whether `principal` reads a case's free texts (description, notes, findings, reasons): the sides that lodged
+    /// or handle it, admin, and coordinators (who take escalations and move stuck complaints on). Auditors check
+    /// the process, not what people wrote: they see each event without its texts.
+    public static func readsTexts(_ principal: Principal) -> Bool {
+        principal.role != .auditor
     }
 
     /// Whether `principal` may create a case whose author (lodging office or referral source) is `author`.
@@ -101,7 +146,7 @@ extension Complaint: HasParties {
 
 extension Appeal: HasParties {
     public static func parties(_ state: State) -> Parties {
-        Parties(lodging: [state.office], handling: [state.programme], areas: [state.area])
+        Parties(lodging: [state.office], handling: [state.programme], areas: [state.area], sensitive: state.sensitive)
     }
 
     /// The programme's review assigns and decides; either side may tell the appellant and close.
@@ -122,7 +167,7 @@ extension Appeal: HasParties {
 extension Referral: HasParties {
     /// The source (an office or a programme) sends; the receiver (a programme or service) serves.
     public static func parties(_ state: State) -> Parties {
-        Parties(lodging: [state.source], handling: [state.receiver], areas: [])
+        Parties(lodging: [state.source], handling: [state.receiver], areas: [], sensitive: state.sensitive)
     }
 
     /// The source creates, redirects, cancels and acknowledges the feedback; the receiver does the rest.

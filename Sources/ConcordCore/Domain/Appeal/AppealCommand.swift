@@ -10,12 +10,16 @@ extension Appeal {
         public var office: String
         public var appellant: Identity
         public var contactPreference: ContactPreference
+        /// An appeal that follows from a sensitive complaint is sensitive too: the same readers only. Set by the
+        /// service (the appeal a reopening opens), never by a request.
+        public var sensitive: Bool
         public var at: Timestamp
 
         public init(
             subject: Subject, grounds: String, programme: String, area: String, office: String, appellant: Identity,
-            contactPreference: ContactPreference, at: Timestamp
+            contactPreference: ContactPreference, sensitive: Bool = false, at: Timestamp
         ) {
+            self.sensitive = sensitive
             self.subject = subject
             self.grounds = grounds
             self.programme = programme

@@ -61,7 +61,7 @@ extension Appeal.Event {
                 level: try reader.required("review_level"), reviewer: try reader.optional("reviewer"), at: at)
         case .decided:
             return .decided(
-                decision: try reader.required("decision"), reasoning: try reader.required("reasoning"), at: at)
+                decision: try reader.required("decision"), reasoning: try reader.text("reasoning"), at: at)
         case .appellantNotified: return .appellantNotified(method: try reader.required("method"), at: at)
         case .closed: return .closed(at: at)
         }
@@ -90,7 +90,8 @@ extension Appeal.Lodgement {
             Payload.object([
                 "against": against, "complaint_id": complaintID, "grounds": self.grounds, "programme": self.programme,
                 "area": self.area, "office": self.office, "anonymous": self.appellant.isAnonymous,
-                "contact_preference": self.contactPreference, "at": self.at,
+                "contact_preference": self.contactPreference, "sensitive": self.sensitive ? true : nil,
+                "at": self.at,
             ]), ["appellant": self.appellant.payload])
     }
 
@@ -103,9 +104,10 @@ extension Appeal.Lodgement {
             case .complaintOutcome: .complaintOutcome(complaintID: try reader.required("complaint_id"))
             }
         self.init(
-            subject: subject, grounds: try reader.required("grounds"), programme: try reader.required("programme"),
+            subject: subject, grounds: try reader.text("grounds"), programme: try reader.required("programme"),
             area: try reader.required("area"), office: try reader.required("office"),
             appellant: try Identity.read("appellant", from: reader),
-            contactPreference: try reader.required("contact_preference"), at: at)
+            contactPreference: try reader.required("contact_preference"),
+            sensitive: try reader.optional("sensitive") ?? false, at: at)
     }
 }

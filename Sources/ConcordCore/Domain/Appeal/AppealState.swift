@@ -8,6 +8,8 @@ extension Appeal {
         public var office: String
         public var anonymous: Bool
         public var contactPreference: ContactPreference
+        /// It follows from a sensitive complaint: read only by the handling programme's focal point.
+        public var sensitive: Bool
         public var reviewLevel: ReviewLevel?
         public var reviewer: String?
         public var decision: Decision?
@@ -29,6 +31,7 @@ extension Appeal {
             self.office = lodgement.office
             self.anonymous = lodgement.appellant.isAnonymous
             self.contactPreference = lodgement.contactPreference
+            self.sensitive = lodgement.sensitive
             self.lodgedAt = lodgement.at
             self.updatedAt = lodgement.at
         }

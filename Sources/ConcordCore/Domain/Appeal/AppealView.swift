@@ -8,6 +8,7 @@ extension Appeal: StateViews {
                 "against": state.subject.against, "complaint_id": state.subject.complaintID,
                 "programme": state.programme, "area": state.area, "office": state.office,
                 "anonymous": state.anonymous, "contact_preference": state.contactPreference,
+                "sensitive": state.sensitive,
             ]),
             Payload.object([
                 "review_level": state.reviewLevel, "reviewer": state.reviewer, "decision": state.decision,

@@ -116,30 +116,30 @@ extension Complaint.Event {
         case .transferred:
             return .transferred(
                 fromProgramme: try reader.required("from_programme"), toProgramme: try reader.required("to_programme"),
-                reason: try reader.required("reason"), at: at)
+                reason: try reader.text("reason"), at: at)
         case .escalated:
             return .escalated(
                 fromArea: try reader.required("from_area"), toArea: try reader.required("to_area"),
-                level: try reader.required("level"), reason: try reader.required("reason"), at: at)
+                level: try reader.required("level"), reason: try reader.text("reason"), at: at)
         case .escalatedForOverdue:
             return .escalatedForOverdue(
                 fromArea: try reader.required("from_area"), toArea: try reader.required("to_area"),
                 level: try reader.required("level"), step: try reader.required("step"),
                 dueAt: try reader.required("due_at"), at: at)
-        case .noteAdded: return .noteAdded(text: try reader.required("text"), at: at)
-        case .findingRecorded: return .findingRecorded(text: try reader.required("text"), at: at)
+        case .noteAdded: return .noteAdded(text: try reader.text("text"), at: at)
+        case .findingRecorded: return .findingRecorded(text: try reader.text("text"), at: at)
         case .resolved:
             return .resolved(
-                outcome: try reader.required("outcome"), actionsTaken: try reader.required("actions_taken"), at: at)
+                outcome: try reader.required("outcome"), actionsTaken: try reader.text("actions_taken"), at: at)
         case .complainantNotified: return .complainantNotified(method: try reader.required("method"), at: at)
         case .closed: return .closed(satisfaction: try reader.optional("satisfaction"), at: at)
         case .reopened:
             return .reopened(
-                reason: try reader.required("reason"), opensAppeal: try reader.required("opens_appeal"), at: at)
-        case .withdrawn: return .withdrawn(reason: try reader.optional("reason"), at: at)
+                reason: try reader.text("reason"), opensAppeal: try reader.required("opens_appeal"), at: at)
+        case .withdrawn: return .withdrawn(reason: try reader.optionalText("reason"), at: at)
         case .rejectedOutOfScope:
             return .rejectedOutOfScope(
-                redirectTo: try reader.required("redirect_to"), reason: try reader.optional("reason"), at: at)
+                redirectTo: try reader.required("redirect_to"), reason: try reader.optionalText("reason"), at: at)
         }
     }
 }
@@ -159,7 +159,7 @@ extension Complaint.Lodgement {
     init(reader: PayloadReader, at: Timestamp) throws(EventPayloadError) {
         self.init(
             channel: try reader.required("channel"), programme: try reader.optional("programme"),
-            category: try reader.required("category"), description: try reader.required("description"),
+            category: try reader.required("category"), description: try reader.text("description"),
             area: try reader.required("area"), office: try reader.required("office"),
             complainant: try Identity.read("complainant", from: reader),
             contactPreference: try reader.required("contact_preference"), sensitive: try reader.required("sensitive"),

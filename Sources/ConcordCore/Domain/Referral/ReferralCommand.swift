@@ -36,12 +36,20 @@ extension Referral {
         public var referralType: String
         /// The id of the declined referral this one replaces.
         public var redirectedFrom: String?
+        /// The complaint the referral is made from, if any: a sensitive complaint makes it sensitive, and a named
+        /// complainant's subject seals its person and texts.
+        public var complaintID: String?
+        /// Set by the service when the complaint it is made from is sensitive: the same readers only.
+        public var sensitive: Bool
         public var at: Timestamp
 
         public init(
             source: String, receiver: String, person: Personal<ReferredPerson>, reason: String, urgency: Urgency,
-            referralType: String, redirectedFrom: String? = nil, at: Timestamp
+            referralType: String, redirectedFrom: String? = nil, complaintID: String? = nil, sensitive: Bool = false,
+            at: Timestamp
         ) {
+            self.complaintID = complaintID
+            self.sensitive = sensitive
             self.source = source
             self.receiver = receiver
             self.person = person

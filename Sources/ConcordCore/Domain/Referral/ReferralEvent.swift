@@ -90,7 +90,7 @@ extension Referral.Event {
         case .accepted: return .accepted(at: at)
         case .declined:
             return .declined(
-                reason: try reader.required("reason"), explanation: try reader.optional("explanation"), at: at)
+                reason: try reader.required("reason"), explanation: try reader.optionalText("explanation"), at: at)
         case .redirected:
             return .redirected(
                 newReferralID: try reader.required("new_referral_id"), newReceiver: try reader.required("new_receiver"),
@@ -100,10 +100,10 @@ extension Referral.Event {
         case .feedbackPosted:
             let feedback = Referral.CounterReferral(
                 outcome: try reader.required("outcome"), servicesGiven: try reader.required("services_given"),
-                notes: try reader.optional("notes"))
+                notes: try reader.optionalText("notes"))
             return .feedbackPosted(feedback, at: at)
         case .feedbackAcknowledged: return .feedbackAcknowledged(at: at)
-        case .cancelled: return .cancelled(reason: try reader.required("reason"), at: at)
+        case .cancelled: return .cancelled(reason: try reader.text("reason"), at: at)
         }
     }
 
@@ -111,7 +111,8 @@ extension Referral.Event {
         switch try reader.required("outcome", as: ServiceOutcomeKind.self) {
         case .delivered: .delivered
         case .notDelivered:
-            .notDelivered(reason: try reader.required("not_delivered_reason"), details: try reader.optional("details"))
+            .notDelivered(
+                reason: try reader.required("not_delivered_reason"), details: try reader.optionalText("details"))
         }
     }
 }
@@ -134,7 +135,8 @@ extension Referral.Request {
         return Payload.merging(
             Payload.object([
                 "source": self.source, "receiver": self.receiver, "reason": self.reason, "urgency": self.urgency,
-                "referral_type": self.referralType, "redirected_from": self.redirectedFrom, "at": self.at,
+                "referral_type": self.referralType, "redirected_from": self.redirectedFrom,
+                "complaint_id": self.complaintID, "sensitive": self.sensitive ? true : nil, "at": self.at,
             ]), ["person": person])
     }
 
@@ -147,8 +149,9 @@ extension Referral.Request {
         guard let person else { throw reader.error("person", "is missing") }
         self.init(
             source: try reader.required("source"), receiver: try reader.required("receiver"), person: person,
-            reason: try reader.required("reason"), urgency: try reader.required("urgency"),
+            reason: try reader.text("reason"), urgency: try reader.required("urgency"),
             referralType: try reader.required("referral_type"), redirectedFrom: try reader.optional("redirected_from"),
+            complaintID: try reader.optional("complaint_id"), sensitive: try reader.optional("sensitive") ?? false,
             at: at)
     }
 }

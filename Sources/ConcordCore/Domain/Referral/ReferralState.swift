@@ -7,6 +7,9 @@ extension Referral {
         public var urgency: Urgency
         public var referralType: String
         public var redirectedFrom: String?
+        /// The complaint it was made from, and whether that complaint is sensitive (then so is the referral).
+        public var complaintID: String?
+        public var sensitive: Bool
         /// The referral that replaced this one after it was declined, and its receiver.
         public var redirectedTo: String?
         public var redirectedToReceiver: String?
@@ -34,6 +37,8 @@ extension Referral {
             self.urgency = request.urgency
             self.referralType = request.referralType
             self.redirectedFrom = request.redirectedFrom
+            self.complaintID = request.complaintID
+            self.sensitive = request.sensitive
             self.createdAt = request.at
             self.updatedAt = request.at
         }

@@ -9,6 +9,7 @@ extension Referral: StateViews {
             Payload.object([
                 "source": state.source, "receiver": state.receiver, "urgency": state.urgency,
                 "referral_type": state.referralType, "redirected_from": state.redirectedFrom,
+                "complaint_id": state.complaintID, "sensitive": state.sensitive,
                 "redirected_to": state.redirectedTo, "redirected_to_receiver": state.redirectedToReceiver,
                 "decline_reason": state.declineReason, "loop_closed": state.loopClosedAt != nil,
             ]),
