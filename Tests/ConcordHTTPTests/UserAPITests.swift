@@ -195,6 +195,8 @@ private func json(_ members: JSONValue) -> String { String(decoding: CanonicalJS
                 #expect(wrong.status == .unauthorized, "attempt \(attempt)")
                 #expect(wrong.status == unknown.status && wrong.text == unknown.text, "\(wrong.text) / \(unknown.text)")
             }
+            let huge = try await client.signIn(String(repeating: "a", count: 5_000), "not the password at all").answer
+            #expect(huge.status == .unauthorized, "\(huge.json)")
             // Locked: even the right password is refused, and an unknown login is locked alike.
             let locked = try await client.signIn("officer").answer
             let unknown = try await client.signIn("nobody").answer
@@ -224,19 +226,21 @@ private func json(_ members: JSONValue) -> String { String(decoding: CanonicalJS
             settings.failuresBeforeLock = 1_000
         }
         try await withApplication(settings: settings, configure: configure) { client in
-            try await Users.create(settings, login: "known", role: .auditor, scope: nil)
+            // Hashed at the application's cost, as its own users are.
+            try await Users.create(settings, login: "known", role: .auditor, scope: nil, cost: 10)
             _ = try await client.signIn("warm-up", "wrong password here")
             var known: [Duration] = []
             var unknown: [Duration] = []
-            for round in 0..<3 {
+            for round in 0..<5 {
                 let clock = ContinuousClock()
                 known.append(
                     try await clock.measure { _ = try await client.signIn("known", "wrong password \(round)") })
                 unknown.append(
                     try await clock.measure { _ = try await client.signIn("ghost\(round)", "wrong password") })
             }
-            let (k, u) = (known.sorted()[1], unknown.sorted()[1])
-            #expect(u * 4 > k && k * 4 > u, "median wrong password \(k), unknown login \(u)")
+            // The fastest of each: what the work itself costs, with the least of the machine's other load in it.
+            let (k, u) = (known.min() ?? .zero, unknown.min() ?? .zero)
+            #expect(u * 4 > k && k * 4 > u, "fastest wrong password \(k), unknown login \(u): \(known) \(unknown)")
         }
     }
 }
