@@ -106,7 +106,8 @@ public struct SessionStore: Sendable {
     /// every node slows and locks the same logins; an unknown login costs a bcrypt check too, so that time does
     /// not tell it apart.
     public func signIn(login: String, password: String) async throws -> SignInResult {
-        let key = login.lowercased()
+        // No login is longer than 64 characters; the cut keeps a huge one within the index's row size.
+        let key = String(login.lowercased().prefix(128))
         if let wait = try await self.throttle(key) { return .throttled(retryAfter: wait) }
         let found = try await self.credentials(key)
         var hash = found?.hash ?? ""

@@ -6,7 +6,7 @@ import PostgresNIO
 import Testing
 
 /// `concord user` and `concord token` as an operator runs them: a real process, its exit status and its output.
-@Suite(.timeLimit(.minutes(3))) struct UserCommandTests {
+@Suite(.serialized, .timeLimit(.minutes(3))) struct UserCommandTests {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent()
 

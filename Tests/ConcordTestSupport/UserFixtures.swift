@@ -14,12 +14,12 @@ public enum Users {
     @discardableResult
     public static func create(
         _ settings: DatabaseSettings, login: String, role: Role, scope: String?, focalPoint: Bool = false,
-        name: String? = nil, password: String = Users.password
+        name: String? = nil, password: String = Users.password, cost: UInt8 = Users.bcryptCost
     ) async throws -> User {
         try await PostgresClient.withRunning(settings.owner, logger: TestDatabases.logger) { client in
             let reference = ReferenceData()
             try await reference.load(from: EventStore(client: client, logger: TestDatabases.logger))
-            return try await UserStore(client: client, logger: TestDatabases.logger, bcryptCost: Self.bcryptCost)
+            return try await UserStore(client: client, logger: TestDatabases.logger, bcryptCost: cost)
                 .create(
                     login: login, name: name ?? "Test user \(login)", role: role, scope: scope, focalPoint: focalPoint,
                     password: password, catalog: reference.catalog)
