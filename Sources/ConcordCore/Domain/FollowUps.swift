@@ -64,6 +64,6 @@ extension Complaint: HasFollowUps {
         return Appeal.Lodgement(
             subject: .complaintOutcome(complaintID: complaintID), grounds: reason, programme: programme,
             area: state.area, office: state.office, appellant: lodgement.complainant,
-            contactPreference: lodgement.contactPreference, at: at)
+            contactPreference: lodgement.contactPreference, attributes: lodgement.attributes, at: at)
     }
 }

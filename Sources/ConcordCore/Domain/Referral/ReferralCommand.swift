@@ -36,12 +36,16 @@ extension Referral {
         public var referralType: String
         /// The id of the declined referral this one replaces.
         public var redirectedFrom: String?
+        /// The referred person's sex, age group and disability, where recorded.
+        public var attributes: PersonAttributes
         public var at: Timestamp
 
         public init(
             source: String, receiver: String, person: Personal<ReferredPerson>, reason: String, urgency: Urgency,
-            referralType: String, redirectedFrom: String? = nil, at: Timestamp
+            referralType: String, redirectedFrom: String? = nil, attributes: PersonAttributes = PersonAttributes(),
+            at: Timestamp
         ) {
+            self.attributes = attributes
             self.source = source
             self.receiver = receiver
             self.person = person

@@ -135,7 +135,7 @@ extension Referral.Request {
             Payload.object([
                 "source": self.source, "receiver": self.receiver, "reason": self.reason, "urgency": self.urgency,
                 "referral_type": self.referralType, "redirected_from": self.redirectedFrom, "at": self.at,
-            ]), ["person": person])
+            ]), self.attributes.payloadMembers.merging(["person": person]) { $1 })
     }
 
     init(reader: PayloadReader, at: Timestamp) throws(EventPayloadError) {
@@ -149,6 +149,6 @@ extension Referral.Request {
             source: try reader.required("source"), receiver: try reader.required("receiver"), person: person,
             reason: try reader.required("reason"), urgency: try reader.required("urgency"),
             referralType: try reader.required("referral_type"), redirectedFrom: try reader.optional("redirected_from"),
-            at: at)
+            attributes: try PersonAttributes(reader: reader), at: at)
     }
 }

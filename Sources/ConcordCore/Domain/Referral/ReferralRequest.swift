@@ -54,12 +54,13 @@ extension Referral: CommandRequestDecoding {
         let urgency = body.required("urgency", as: Urgency.self)
         let referralType = body.required("referral_type", as: String.self)
         let redirectedFrom = body.optional("redirected_from", as: String.self)
+        let attributes = body.personAttributes()
         guard let source, let receiver, let person, let reason, let urgency, let referralType, body.isValid
         else { throw body.error }
         return .create(
             Request(
                 source: source, receiver: receiver, person: person, reason: reason, urgency: urgency,
-                referralType: referralType, redirectedFrom: redirectedFrom, at: at))
+                referralType: referralType, redirectedFrom: redirectedFrom, attributes: attributes, at: at))
     }
 
     private static func redirect(
