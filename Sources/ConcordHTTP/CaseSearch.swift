@@ -22,14 +22,14 @@ extension ProjectionController {
             filter.office = office
         }
         if let code = query.take("tracking_code") {
-            filter.ids = [code.trimmingCharacters(in: .whitespaces).uppercased()]
+            filter.ids = [TrackingCode.caseID(code.trimmingCharacters(in: .whitespaces))]
         }
         for kind in CaseLookup.Kind.allCases {
             guard let value = query.take(kind.rawValue) else { continue }
             filter.ids = try await self.hits(value, as: kind, principal: principal, narrowing: filter.ids)
         }
         return try await self.page(
-            query, scope: CaseScope(readableBy: principal), filter: filter, order: .newest, key: "cases")
+            query, scope: CaseScope(readableBy: principal, catalog: catalog), filter: filter, order: .newest, key: "cases")
     }
 
     /// The tracking codes of the cases whose person has `value`, within `earlier` when another parameter narrowed

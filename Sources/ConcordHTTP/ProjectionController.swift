@@ -29,19 +29,23 @@ struct ProjectionController: Sendable {
         let principal = try context.requirePrincipal()
         let code = try context.parameters.require("code")
         let catalog = try await self.catalog()
-        guard catalog.receivingProgramme(code) != nil || catalog.programme(code) != nil else {
-            throw Self.notFound("no programme \(code)")
+        // A service type is a queue of its own: its owning programme's queue also holds it, and one without a
+        // programme (GBV-SUPPORT) is worked by tokens scoped to it.
+        guard catalog.programme(code) != nil || catalog.serviceType(code) != nil else {
+            throw Self.notFound("no programme or service \(code)")
         }
         let scope: CaseScope
         switch principal.role {
         case .admin, .auditor: scope = .everything
-        case .programme where principal.scope == code: scope = CaseScope(sensitive: principal.focalPoint)
+        case .programme
+        where principal.scope.map({ AccessPolicy.handledCodes(by: $0, catalog: catalog).contains(code) }) == true:
+            scope = CaseScope(sensitive: principal.focalPoint)
         case .coordinator: scope = CaseScope(area: principal.scope, sensitive: false)
         default: throw Self.notFound("no queue of \(code) that you can see")
         }
         var query = QueryParameters(request)
         var filter = try query.filter(catalog: catalog, allowed: ["kind", "status", "overdue", "category", "area"])
-        filter.waitingOn = code
+        filter.waitingOnAny = AccessPolicy.handledCodes(by: code, catalog: catalog)
         return try await self.page(query, scope: scope, filter: filter, order: .due, key: "queue")
     }
 
@@ -83,7 +87,8 @@ struct ProjectionController: Sendable {
         }
         if filter.loop == nil { filter.loop = "not_closed" }
         return try await self.page(
-            query, scope: CaseScope(readableBy: principal), filter: filter, order: .loopAge, key: "loops")
+            query, scope: CaseScope(readableBy: principal, catalog: catalog), filter: filter, order: .loopAge,
+            key: "loops")
     }
 
     /// Escalated complaints in the area and below: the coordinator's view for that level.
@@ -127,15 +132,14 @@ struct ProjectionController: Sendable {
                 detail: "level goes with group_by=area only", field: "level")
         }
         guard let grouping = IndicatorGrouping(groupBy: groupBy, level: level) else {
-            let field =
-                groupBy.map { ["programme", "area", "category", "channel", "total"].contains($0) } == true
-                ? "level" : "group_by"
+            let field = groupBy.map { IndicatorGrouping.names.contains($0) } == true ? "level" : "group_by"
             throw Problem(
                 status: .badRequest, title: "Invalid query parameter",
                 detail: field == "level"
                     ? "level must be one of country, province, district, community"
-                    : "group_by must be one of programme, area, category, channel, total", field: field)
+                    : "group_by must be one of " + IndicatorGrouping.names.joined(separator: ", "), field: field)
         }
+        let series: IndicatorSeries = try query.oneOf("by", ["month"]) == nil ? .period : .month
         let format = query.take("format") ?? (request.headers[.accept]?.contains("text/csv") == true ? "csv" : "json")
         guard ["csv", "json"].contains(format) else {
             throw Problem(
@@ -143,22 +147,32 @@ struct ProjectionController: Sendable {
                 field: "format")
         }
         try query.refuseRest()
-        let (queries, scope) = (self.queries, CaseScope(readableBy: principal))
+        let catalog = try await self.catalog()
+        let (queries, scope) = (self.queries, CaseScope(readableBy: principal, catalog: catalog))
         let indicators = try await withDatabaseDeadline(.seconds(30)) {
             try await Indicators.compute(
-                client: queries.client, scope: scope, grouping: grouping, from: from, to: to, now: now,
-                logger: queries.logger)
+                client: queries.client, scope: scope, grouping: grouping, series: series, from: from, to: to,
+                now: now, logger: queries.logger)
         }
         if format == "csv" {
+            let csv = indicators.csv(period: ["from": from.rfc3339, "to": to.rfc3339, "as_of": now.rfc3339])
             return Response(
-                status: .ok, headers: [.contentType: "text/csv; charset=utf-8"],
-                body: .init(byteBuffer: ByteBuffer(string: indicators.csv)))
+                status: .ok,
+                headers: [.contentType: "text/csv; charset=utf-8", .contentDisposition: Self.attachment(from, to)],
+                body: .init(byteBuffer: ByteBuffer(string: csv)))
         }
-        let body = try indicators.json(extra: [
+        var extra: [String: any Sendable] = [
             "from": from.rfc3339, "to": to.rfc3339, "group_by": groupBy ?? "total", "as_of": now.rfc3339,
-        ])
+        ]
+        if series == .month { extra["by"] = "month" }
+        let body = try indicators.json(extra: extra)
         return Response(
             status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: body)))
+    }
+
+    /// `attachment; filename="concord-indicators-2026-01-01-2026-12-01.csv"`: the period's dates (UTC).
+    static func attachment(_ from: Timestamp, _ to: Timestamp) -> String {
+        "attachment; filename=\"concord-indicators-\(from.rfc3339.prefix(10))-\(to.rfc3339.prefix(10)).csv\""
     }
 
     // MARK: Helpers

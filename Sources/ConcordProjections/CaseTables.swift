@@ -119,6 +119,12 @@ public struct CaseTables: Sendable {
         text("outcome", summary.outcome)
         time("feedback_at", summary.feedbackAt)
         time("loop_closed_at", summary.loopClosedAt)
+        // Written only when recorded: `upsert_cases` (sql/0017) updates the attribute columns of those rows alone.
+        if summary.attributes != PersonAttributes() {
+            text("sex", summary.attributes.sex?.rawValue)
+            text("age_group", summary.attributes.ageGroup?.rawValue)
+            text("disability", summary.attributes.disability?.rawValue)
+        }
         integer("version", version)
         integer("position", position)
         out.append(UInt8(ascii: "}"))

@@ -11,6 +11,10 @@ public enum IndicatorGrouping: Sendable, Hashable {
     case area(AreaLevel)
     case category
     case channel
+    /// By the person's recorded sex, age group or disability (`not_recorded` where none was recorded).
+    case sex
+    case ageGroup
+    case disability
     /// One row for everything.
     case total
 
@@ -20,6 +24,9 @@ public enum IndicatorGrouping: Sendable, Hashable {
         case "programme": self = .programme
         case "category": self = .category
         case "channel": self = .channel
+        case "sex": self = .sex
+        case "age_group": self = .ageGroup
+        case "disability": self = .disability
         case "total": self = .total
         case "area":
             guard let level = AreaLevel(rawValue: level ?? "district") else { return nil }
@@ -34,9 +41,25 @@ public enum IndicatorGrouping: Sendable, Hashable {
         case .area: "coalesce(a.ancestor, '(none)')"
         case .category: "coalesce(c.category, '(none)')"
         case .channel: "coalesce(c.channel, '(none)')"
+        case .sex: "coalesce(c.sex, 'not_recorded')"
+        case .ageGroup: "coalesce(c.age_group, 'not_recorded')"
+        case .disability: "coalesce(c.disability, 'not_recorded')"
         case .total: "'all'"
         }
     }
+
+    /// The `group_by` values, as errors list them.
+    public static let names = [
+        "programme", "area", "category", "channel", "sex", "age_group", "disability", "total",
+    ]
+}
+
+/// How indicator rows are laid out in time.
+public enum IndicatorSeries: Sendable, Hashable {
+    /// One set of rows for the whole period.
+    case period
+    /// One set of rows per calendar month (UTC) of the period, by the month the case was opened: a time series.
+    case month
 }
 
 /// The M&E indicators, for cases opened in a period, grouped; figures the spreadsheets of M&E officers expect.
@@ -82,13 +105,21 @@ public struct Indicators: Sendable {
     }
 
     public var rows: [[String: Value]]
+    /// `month` rows carry a `month` column (`2026-11`) before `group`.
+    public var series: IndicatorSeries = .period
+
+    /// The columns of these rows, in order.
+    public var rowColumns: [String] { self.series == .month ? ["month"] + Self.columns : Self.columns }
 
     /// Computes the indicators for cases opened in [`from`, `to`) within `scope`. `open_now` and `overdue_now`
     /// count every case of the group, whenever opened, as it stands at `now`.
     public static func compute(
         client: PostgresClient, tables: CaseTables = .live, scope: CaseScope, grouping: IndicatorGrouping,
-        from: Timestamp, to: Timestamp, now: Timestamp, logger: Logger
+        series: IndicatorSeries = .period, from: Timestamp, to: Timestamp, now: Timestamp, logger: Logger
     ) async throws -> Indicators {
+        // A month's row counts the cases opened in it: `open_now` and `overdue_now` too.
+        let month = "to_char(c.opened_at AT TIME ZONE 'UTC', 'YYYY-MM')"
+        let (monthColumn, monthOnly) = series == .month ? ("\(month) AS month, ", " AND p") : ("", "")
         let join: String =
             if case .area(let level) = grouping {
                 "LEFT JOIN \(tables.sql).area_ancestors a ON a.area = c.lodging_area AND a.ancestor_level = '\(level.rawValue)'"
@@ -98,7 +129,7 @@ public struct Indicators: Sendable {
         let days = { (end: String) in "extract(epoch FROM \(end) - c.opened_at) / 86400" }
         let query = PostgresQuery(
             unsafeSQL: """
-                SELECT \(grouping.expression) AS grp,
+                SELECT \(monthColumn)\(grouping.expression) AS grp,
                   count(*) FILTER (WHERE p AND c.kind = 'complaint') AS complaints_lodged,
                   count(*) FILTER (WHERE p AND c.kind = 'complaint' AND c.acknowledged_at <= c.acknowledge_due_at)
                     AS complaints_acknowledged_in_time,
@@ -124,17 +155,59 @@ public struct Indicators: Sendable {
                   count(*) FILTER (WHERE c.loop <> 'closed') AS open_now,
                   count(*) FILTER (WHERE c.loop <> 'closed' AND c.due_at < concord_time(\(now.microsecondsSinceEpoch)))
                     AS overdue_now
-                FROM (SELECT c.*, \(period) AS p FROM \(tables.sql).cases c) c \(join) WHERE true
+                FROM (SELECT c.*, \(period) AS p FROM \(tables.sql).cases c) c \(join) WHERE true\(monthOnly)
                 """)
         var builder = WhereBuilder(query: query, now: now, tables: tables)
         builder.scope(scope)
         var final = builder.query
-        final.sql += " GROUP BY 1 ORDER BY 1"
+        final.sql += series == .month ? " GROUP BY 1, 2 ORDER BY 1, 2" : " GROUP BY 1 ORDER BY 1"
         var rows: [[String: Value]] = []
         for try await row in try await client.query(final, logger: logger) {
-            rows.append(try Self.row(row.makeRandomAccess()))
+            let columns = row.makeRandomAccess()
+            var values = try Self.row(columns)
+            if series == .month { values["month"] = .text(try columns["month"].decode(String.self)) }
+            rows.append(values)
         }
-        return Indicators(rows: rows)
+        var indicators = Indicators(rows: rows, series: series)
+        if series == .month, grouping == .total { indicators.fillMonths(from: from, to: to) }
+        return indicators
+    }
+
+    /// Adds a zero row for each month of [`from`, `to`) that opened no case, so that a total series has every
+    /// month of its period.
+    mutating func fillMonths(from: Timestamp, to: Timestamp) {
+        let present = Set(
+            self.rows.compactMap { row -> String? in
+                guard case .text(let month)? = row["month"] else { return nil }
+                return month
+            })
+        for month in Self.months(from: from, to: to) where !present.contains(month) {
+            var row: [String: Value] = ["month": .text(month), "group": .text("all")]
+            for name in Self.columns.dropFirst() {
+                row[name] =
+                    name.contains("days") || name.contains("share") || name.contains("rate") ? .decimal(nil) : .count(0)
+            }
+            self.rows.append(row)
+        }
+        self.rows.sort { (row: [String: Value], other: [String: Value]) in
+            (row["month"]?.csv ?? "") < (other["month"]?.csv ?? "")
+        }
+    }
+
+    /// The calendar months (UTC, `YYYY-MM`) that [`from`, `to`) touches, at most 1,200 of them.
+    static func months(from: Timestamp, to: Timestamp) -> [String] {
+        let start = from.rfc3339.prefix(7)
+        let end = Timestamp(microsecondsSinceEpoch: to.microsecondsSinceEpoch - 1).rfc3339.prefix(7)
+        // Four-digit years, so that the texts compare as the months do.
+        guard var year = Int(start.prefix(4)), year >= 1000, var month = Int(start.suffix(2)) else { return [] }
+        var months: [String] = []
+        while months.count < 1_200 {
+            let text = "\(year)-" + (month < 10 ? "0" : "") + "\(month)"
+            guard text <= end else { break }
+            months.append(text)
+            (year, month) = month == 12 ? (year + 1, 1) : (year, month + 1)
+        }
+        return months
     }
 
     private static func row(_ columns: PostgresRandomAccessRow) throws -> [String: Value] {
@@ -162,9 +235,17 @@ public struct Indicators: Sendable {
 
     /// RFC 4180 CSV: a header row, then one row per group.
     public var csv: String {
-        var lines = [Self.columns.joined(separator: ",")]
+        self.csv(period: [:])
+    }
+
+    /// RFC 4180 CSV whose every row ends with the `period` columns (`from`, `to`, `as_of`): a file read on its own
+    /// still says what it covers.
+    public func csv(period: KeyValuePairs<String, String>) -> String {
+        var lines = [(self.rowColumns + period.map(\.key)).joined(separator: ",")]
         for row in self.rows {
-            lines.append(Self.columns.map { row[$0]?.csv ?? "" }.joined(separator: ","))
+            lines.append(
+                (self.rowColumns.map { row[$0]?.csv ?? "" } + period.map { Value.text($0.value).csv })
+                    .joined(separator: ","))
         }
         return lines.joined(separator: "\r\n") + "\r\n"
     }

@@ -10,6 +10,8 @@ public struct CaseScope: Sendable, Hashable {
     /// Only cases this programme (or office) handles or lodged: a complaint assigned to it, a referral it sent or
     /// received.
     public var party: String?
+    /// The service types `party` owns: their cases are its cases too (`AccessPolicy.handles`).
+    public var ownedServiceTypes: [String] = []
     /// Only cases lodged or sent by this office (or programme, for a referral's source).
     public var office: String?
     /// Only complaints and appeals now in this area's subtree (coordinators do not read referrals; they still read a
@@ -30,12 +32,16 @@ public struct CaseScope: Sendable, Hashable {
 
     /// The cases `principal` may read, as lists see them: an office what it lodged or sent, a programme what it
     /// handles or sent (sensitive complaints only for its focal point), a coordinator its area, auditors and admins
-    /// everything. A property test holds it to `AccessPolicy.canRead`, case by case.
-    public init(readableBy principal: Principal) {
+    /// everything. A property test holds it to `AccessPolicy.canRead`, case by case. `catalog` says which service
+    /// types a programme owns.
+    public init(readableBy principal: Principal, catalog: ReferenceCatalog) {
         switch principal.role {
         case .admin, .auditor: self = .everything
         case .office: self.init(office: principal.scope ?? "", sensitive: false)
-        case .programme: self.init(party: principal.scope ?? "", sensitive: principal.focalPoint)
+        case .programme:
+            let scope = principal.scope ?? ""
+            self.init(party: scope, sensitive: principal.focalPoint)
+            self.ownedServiceTypes = Array(AccessPolicy.handledCodes(by: scope, catalog: catalog).dropFirst())
         case .coordinator: self.init(area: principal.scope ?? "", sensitive: false)
         }
     }
@@ -66,6 +72,8 @@ public struct CaseFilter: Sendable, Hashable {
     /// Only cases opened at or after `openedFrom` and before `openedTo`.
     public var openedFrom: Timestamp?
     public var openedTo: Timestamp?
+    /// Only open cases waiting for the action of one of these (a programme and the service types it owns).
+    public var waitingOnAny: [String]?
 
     public init() {}
 }
@@ -268,6 +276,11 @@ struct WhereBuilder {
         if let party = scope.party {
             self.add(" AND (c.programme = ")
             self.bind(party)
+            if !scope.ownedServiceTypes.isEmpty {
+                self.add(" OR c.programme = ANY(")
+                self.bind(scope.ownedServiceTypes)
+                self.add(")")
+            }
             self.add(" OR c.office = ")
             self.bind(party)
             self.add(")")
@@ -289,6 +302,7 @@ struct WhereBuilder {
         self.condition("c.category = ", filter.category)
         self.condition("c.programme = ", filter.programme)
         self.condition("c.loop <> 'closed' AND c.waiting_on = ", filter.waitingOn)
+        self.condition("c.loop <> 'closed' AND c.waiting_on = ANY(", filter.waitingOnAny, ")")
         self.subtree("c.area", filter.area)
         let nowSQL = "concord_time(\(self.now.microsecondsSinceEpoch))"
         switch filter.loop {

@@ -211,6 +211,10 @@ enum Generate {
                 decision: Appeal.Decision.allCases.randomElement(using: &rng) ?? .upheld, reasoning: "Reviewed", at: at)
         case .notifyAppellant: return .notifyAppellant(method: .phone, at: at)
         case .close: return .close(at: at)
+        case .acknowledge: return .acknowledge(at: at)
+        case .addNote: return .addNote(text: "A note", at: at)
+        // Rarely: most appeals in a workload go on to a decision.
+        case .withdraw: return Int.random(in: 0..<4, using: &rng) == 0 ? .withdraw(reason: nil, at: at) : nil
         }
     }
 

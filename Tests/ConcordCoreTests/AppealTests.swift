@@ -49,7 +49,9 @@ import Testing
         let lodged = try A.run([.lodge(Fixture.appeal())]).state
         let early = try #require(
             A.rejection(.decide(decision: .upheld, reasoning: "x", at: Fixture.time(1)), in: lodged))
-        #expect(early.currentState == "lodged" && early.allowedCommands == ["assign"] && early.field == nil)
+        #expect(
+            early.currentState == "lodged"
+                && early.allowedCommands == ["acknowledge", "assign", "add_note", "withdraw"] && early.field == nil)
 
         let decided = try A.run(
             [
@@ -58,7 +60,7 @@ import Testing
             ], from: lodged
         ).state
         let close = try #require(A.rejection(.close(at: Fixture.time(3)), in: decided))
-        #expect(close.currentState == "decided" && close.allowedCommands == ["notify_appellant"])
+        #expect(close.currentState == "decided" && close.allowedCommands == ["notify_appellant", "add_note"])
     }
 
     @Test func badInputIsRefusedNamingTheField() throws {

@@ -97,6 +97,10 @@ import Testing
             ),
             (.notifyAppellant, ["method": "letter"], .notifyAppellant(method: .letter, at: at)),
             (.close, [:], .close(at: at)),
+            (.acknowledge, [:], .acknowledge(at: at)),
+            (.addNote, ["text": "Called."], .addNote(text: "Called.", at: at)),
+            (.withdraw, ["reason": "Paid."], .withdraw(reason: "Paid.", at: at)),
+            (.withdraw, [:], .withdraw(reason: nil, at: at)),
         ]
         for (name, body, expected) in cases {
             let when = name == .lodge ? Fixture.time(0) : at

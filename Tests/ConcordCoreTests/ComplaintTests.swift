@@ -75,12 +75,19 @@ import Testing
 
     @Test(arguments: Complaint.Category.allCases)
     func sensitiveIsForcedForRiskyCategories(_ category: Complaint.Category) throws {
-        let (state, events) = try C.run([.lodge(Fixture.complaint(category: category, sensitive: false))])
+        let (state, events) = try C.run([
+            .lodge(Fixture.complaint(category: category, sensitive: false, programme: "CCT"))
+        ])
         let forced: Set<Complaint.Category> = [.sexualExploitationAbuse, .fraudCorruption, .staffConduct]
         #expect(state?.sensitive == forced.contains(category))
         #expect(events.first?.payload["sensitive"] == .bool(forced.contains(category)))
         // The clerk may mark any category sensitive.
-        #expect(try C.run([.lodge(Fixture.complaint(category: category, sensitive: true))]).state?.sensitive == true)
+        #expect(
+            try C.run([.lodge(Fixture.complaint(category: category, sensitive: true, programme: "CCT"))]).state?
+                .sensitive == true)
+        // Without a programme, a sensitive complaint would have no reader to triage it.
+        let orphan = C.rejection(.lodge(Fixture.complaint(category: category, sensitive: true)), in: nil)
+        #expect(orphan?.field == "programme")
     }
 
     @Test func refusalsNameTheStateAndTheAllowedCommands() throws {

@@ -88,11 +88,13 @@ enum StateTable {
         ],
         "appeal": [
             "none": ["lodge"],
-            "lodged": ["assign"],
-            "assigned": ["assign", "decide"],
-            "decided": ["notify_appellant"],
-            "appellant_notified": ["close"],
-            "closed": [],
+            "lodged": ["acknowledge", "assign", "add_note", "withdraw"],
+            "acknowledged": ["assign", "add_note", "withdraw"],
+            "assigned": ["assign", "decide", "add_note", "withdraw"],
+            "decided": ["notify_appellant", "add_note"],
+            "appellant_notified": ["close", "add_note"],
+            "closed": ["add_note"],
+            "withdrawn": [],
         ],
         "referral": [
             "none": ["create"],

@@ -127,6 +127,14 @@ enum RandomCommand {
             ? Self.badTexts.randomElement(using: &rng) ?? "" : Self.texts.randomElement(using: &rng) ?? "x"
     }
 
+    /// Each of the person's attributes recorded or not.
+    static func attributes(_ rng: inout SeededRandom) -> PersonAttributes {
+        PersonAttributes(
+            sex: Bool.random(using: &rng) ? Self.pick(&rng) : nil,
+            ageGroup: Bool.random(using: &rng) ? Self.pick(&rng) : nil,
+            disability: Bool.random(using: &rng) ? Self.pick(&rng) : nil)
+    }
+
     static func maybe<T>(_ rng: inout SeededRandom, _ make: (inout SeededRandom) -> T) -> T? {
         Bool.random(using: &rng) ? make(&rng) : nil
     }
@@ -154,7 +162,7 @@ enum RandomCommand {
                     channel: Self.pick(&rng), programme: Self.maybe(&rng, Self.code), category: Self.pick(&rng),
                     description: Self.text(&rng), area: Self.code(&rng), office: Self.code(&rng),
                     complainant: Self.identity(&rng), contactPreference: Self.pick(&rng),
-                    sensitive: Bool.random(using: &rng), at: at))
+                    sensitive: Bool.random(using: &rng), attributes: Self.attributes(&rng), at: at))
         case .acknowledge: return .acknowledge(at: at)
         case .assign: return .assign(programme: Self.code(&rng), officer: Self.maybe(&rng, Self.code), at: at)
         case .transfer: return .transfer(toProgramme: Self.code(&rng), reason: Self.text(&rng), at: at)
@@ -186,7 +194,11 @@ enum RandomCommand {
                 Appeal.Lodgement(
                     subject: subjects.randomElement(using: &rng) ?? .amountDecision, grounds: Self.text(&rng),
                     programme: Self.code(&rng), area: Self.code(&rng), office: Self.code(&rng),
-                    appellant: Self.identity(&rng), contactPreference: Self.pick(&rng), at: at))
+                    appellant: Self.identity(&rng), contactPreference: Self.pick(&rng),
+                    attributes: Self.attributes(&rng), at: at))
+        case .acknowledge: return .acknowledge(at: at)
+        case .addNote: return .addNote(text: Self.text(&rng), at: at)
+        case .withdraw: return .withdraw(reason: Self.maybe(&rng, Self.text), at: at)
         case .assign: return .assign(level: Self.pick(&rng), reviewer: Self.maybe(&rng, Self.code), at: at)
         case .decide: return .decide(decision: Self.pick(&rng), reasoning: Self.text(&rng), at: at)
         case .notifyAppellant: return .notifyAppellant(method: Self.pick(&rng), at: at)
@@ -206,7 +218,7 @@ enum RandomCommand {
                 Referral.Request(
                     source: Self.code(&rng), receiver: Self.code(&rng), person: .clear(person), reason: Self.text(&rng),
                     urgency: Self.pick(&rng), referralType: Self.text(&rng),
-                    redirectedFrom: Self.maybe(&rng, Self.code),
+                    redirectedFrom: Self.maybe(&rng, Self.code), attributes: Self.attributes(&rng),
                     at: at))
         case .acknowledge: return .acknowledge(at: at)
         case .accept: return .accept(at: at)
@@ -255,7 +267,11 @@ enum Invariant {
     }
 
     static func appeal(_ state: Appeal.State) -> String? {
-        if (state.status != .lodged) != (state.reviewLevel != nil) { return "\(state.status) with review level" }
+        let reviewed: Set<Appeal.Status> = [.assigned, .decided, .appellantNotified, .closed]
+        if reviewed.contains(state.status), state.reviewLevel == nil { return "\(state.status) without review level" }
+        if [.lodged, .acknowledged].contains(state.status), state.reviewLevel != nil {
+            return "\(state.status) with review level"
+        }
         if [.decided, .appellantNotified, .closed].contains(state.status) != (state.decision != nil) {
             return "\(state.status) with decision \(String(describing: state.decision))"
         }

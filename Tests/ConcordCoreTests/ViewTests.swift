@@ -10,7 +10,7 @@ import Testing
 
     @Test func aComplaintViewShowsWhatTheOfficeNeeds() throws {
         let (state, _) = try Complaint.run([
-            .lodge(Fixture.complaint(category: .staffConduct)), .acknowledge(at: Fixture.time(1)),
+            .lodge(Fixture.complaint(category: .staffConduct, programme: "CCT")), .acknowledge(at: Fixture.time(1)),
             .assign(programme: "CCT", officer: "OF-7", at: Fixture.time(2)),
             .escalate(toArea: "P-01", reason: "overdue", at: Fixture.time(3)),
             .resolve(outcome: .upheld, actionsTaken: "paid", at: Fixture.time(4)),

@@ -118,7 +118,8 @@ import Testing
             let queries = ProjectionQueries(client: store.client, logger: TestDatabases.logger)
             for principal in Self.principals() {
                 let (items, next) = try await queries.cases(
-                    scope: CaseScope(readableBy: principal), filter: CaseFilter(), order: .newest, after: nil,
+                    scope: CaseScope(readableBy: principal, catalog: catalog), filter: CaseFilter(), order: .newest,
+                    after: nil,
                     limit: 10_000, now: start)
                 #expect(next == nil)
                 let listed = Set(items.map(\.id))

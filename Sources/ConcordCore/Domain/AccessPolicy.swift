@@ -6,12 +6,19 @@ public struct Parties: Sendable, Hashable {
     public var handling: Set<String>
     public var areas: Set<String>
     public var sensitive: Bool
+    /// The commands the coordinators of its areas may send besides escalations and notes (triage: see
+    /// `AccessPolicy.coordinatorMay`).
+    public var coordinated: Set<String>
 
-    public init(lodging: Set<String>, handling: Set<String>, areas: Set<String>, sensitive: Bool = false) {
+    public init(
+        lodging: Set<String>, handling: Set<String>, areas: Set<String>, sensitive: Bool = false,
+        coordinated: Set<String> = []
+    ) {
         self.lodging = lodging
         self.handling = handling
         self.areas = areas
         self.sensitive = sensitive
+        self.coordinated = coordinated
     }
 }
 
@@ -36,16 +43,18 @@ public enum AccessPolicy {
     /// programmes on its sides and by admins and auditors; its lodging office reads it redacted (`reading`).
     public static func canRead(_ principal: Principal, _ parties: Parties, catalog: ReferenceCatalog) -> Bool {
         let scope = principal.scope ?? ""
+        let handles = Self.handles(principal, parties, catalog: catalog)
         switch principal.role {
         case .admin, .auditor: return true
         case .office, .programme:
             // A sensitive case: only the focal points of the programmes on its sides (the programme handling a
-            // complaint, both ends of a referral made from it); an office is never a focal point.
+            // complaint or owning the service type a referral is addressed to, both ends of a referral made from
+            // it); an office is never a focal point.
             if parties.sensitive {
-                let sides = parties.handling.union(parties.lodging)
-                return principal.role == .programme && principal.focalPoint && sides.contains(scope)
+                return principal.role == .programme && principal.focalPoint
+                    && (handles || parties.lodging.contains(scope))
             }
-            return parties.handling.contains(scope) || parties.lodging.contains(scope)
+            return handles || parties.lodging.contains(scope)
         case .coordinator:
             return !parties.sensitive && parties.areas.contains { catalog.isWithin(area: $0, ancestor: scope) }
         }
@@ -76,8 +85,8 @@ public enum AccessPolicy {
 
     /// Whether `principal` may send `command` to a case it can read: the lodging side sends the lodging side's
     /// commands (notify, close, cancel, acknowledge feedback, ...), the handling side its own (acknowledge,
-    /// assign, resolve, accept, complete, post feedback, ...); a coordinator only escalates and adds notes;
-    /// auditors write nothing; admin may do anything.
+    /// assign, resolve, accept, complete, post feedback, ...); a coordinator escalates, adds notes and triages
+    /// (`coordinatorMay`); auditors write nothing; admin may do anything.
     public static func canAct(
         _ principal: Principal, command: String, side: CommandSide, _ parties: Parties, catalog: ReferenceCatalog
     ) -> Bool {
@@ -90,11 +99,11 @@ public enum AccessPolicy {
         switch principal.role {
         case .admin: return true
         case .auditor: return false
-        case .coordinator: return ["escalate", "add_note"].contains(command)
+        case .coordinator: return Self.coordinatorMay(command, parties)
         case .office, .programme:
-            let lodging = parties.lodging.contains(scope) && side != .handling
-            let handling = parties.handling.contains(scope) && side != .lodging
-            return lodging || handling
+            let handles = Self.handles(principal, parties, catalog: catalog)
+            let lodging = (parties.lodging.contains(scope) || Self.actsForLodging(principal, parties, handles))
+            return (lodging && side != .handling) || (handles && side != .lodging)
         }
     }
 
@@ -111,6 +120,35 @@ public enum AccessPolicy {
         principal.role != .auditor
     }
 
+    // MARK: Handling side and coordinators (no dead ends)
+
+    /// Whether `principal` is on the case's handling side: its scope is the handling programme or service type, or
+    /// a programme that owns the service type the case is addressed to (HEALTH works referrals to NUTRITION). A
+    /// service type without a programme (GBV-SUPPORT) is its own receiver scope.
+    public static func handles(_ principal: Principal, _ parties: Parties, catalog: ReferenceCatalog) -> Bool {
+        guard principal.role == .programme || principal.role == .office, let scope = principal.scope else {
+            return false
+        }
+        return parties.handling.contains { $0 == scope || catalog.serviceType($0)?.programme == scope }
+    }
+
+    /// The handling programme's focal point of a sensitive case sends the lodging side's commands too (tells the
+    /// complainant, closes), beside the lodging office's redacted view: either can close the loop.
+    static func actsForLodging(_ principal: Principal, _ parties: Parties, _ handles: Bool) -> Bool {
+        parties.sensitive && principal.focalPoint && handles
+    }
+
+    /// The codes whose cases a programme-role scope handles: itself and the service types it owns.
+    public static func handledCodes(by scope: String, catalog: ReferenceCatalog) -> [String] {
+        [scope] + catalog.serviceTypes.values.filter { $0.programme == scope }.map(\.code).sorted()
+    }
+
+    /// A coordinator escalates and adds notes anywhere in its area, and sends what the case lets its area's
+    /// coordinators send (`Parties.coordinated`: a complaint's triage and transfer); it never resolves or decides.
+    public static func coordinatorMay(_ command: String, _ parties: Parties) -> Bool {
+        ["escalate", "add_note"].contains(command) || parties.coordinated.contains(command)
+    }
+
     /// Whether `principal` may create a case whose author (lodging office or referral source) is `author`.
     public static func canCreate(_ principal: Principal, author: String?) -> Bool {
         switch principal.role {
@@ -125,7 +163,14 @@ extension Complaint: HasParties {
     public static func parties(_ state: State) -> Parties {
         Parties(
             lodging: [state.office], handling: Set([state.programme].compactMap { $0 }),
-            areas: [state.area], sensitive: state.sensitive)
+            areas: [state.area], sensitive: state.sensitive, coordinated: Self.coordinated(state))
+    }
+
+    /// The area's coordinators triage a complaint lodged without a programme (acknowledge it, assign it to one)
+    /// and transfer one stuck with the wrong programme.
+    static func coordinated(_ state: State) -> Set<String> {
+        let triage: Set<String> = state.programme == nil ? ["acknowledge", "assign"] : []
+        return triage.union(["transfer"])
     }
 
     /// The office tells the complainant and closes; the programme works the complaint; both may escalate, add
@@ -149,12 +194,13 @@ extension Appeal: HasParties {
         Parties(lodging: [state.office], handling: [state.programme], areas: [state.area], sensitive: state.sensitive)
     }
 
-    /// The programme's review assigns and decides; either side may tell the appellant and close.
+    /// The programme's review acknowledges, assigns and decides; the appellant withdraws through the lodging office;
+    /// either side may add notes, tell the appellant and close.
     public static func side(of command: CommandName) -> CommandSide {
         switch command {
-        case .lodge: .lodging
-        case .assign, .decide: .handling
-        default: .either
+        case .lodge, .withdraw: .lodging
+        case .acknowledge, .assign, .decide: .handling
+        case .addNote, .notifyAppellant, .close: .either
         }
     }
 

@@ -43,6 +43,8 @@ public struct CaseSummary: Sendable, Hashable {
     /// When counter-referral feedback was posted.
     public var feedbackAt: Timestamp?
     public var loopClosedAt: Timestamp?
+    /// The person's sex, age group and disability where recorded: the indicators' breakdowns.
+    public var attributes = PersonAttributes()
 
     /// The loop status at `now`: `overdue` when not closed and past the next step's due time.
     public func loopStatus(at now: Timestamp) -> LoopStatus {
@@ -88,7 +90,7 @@ extension Complaint: Summarized {
             acknowledgedAt: state.acknowledgedAt,
             acknowledgeDueAt: state.lodgedAt.adding(days: level?.daysToAcknowledge), answeredAt: state.resolvedAt,
             answerDueAt: state.lodgedAt.adding(days: level?.daysToResolve), outcome: state.redressOutcome?.rawValue,
-            feedbackAt: nil, loopClosedAt: state.notifiedAt)
+            feedbackAt: nil, loopClosedAt: state.notifiedAt, attributes: state.attributes)
     }
 
     private static func loop(_ state: State) -> (LoopStatus, Timestamp) {
@@ -141,13 +143,14 @@ extension Appeal: Summarized {
         let level = catalog.serviceLevel(programme: state.programme, category: .other)
         let loop: (LoopStatus, Timestamp) =
             switch state.status {
-            case .lodged, .assigned: (.open, state.lodgedAt)
+            case .lodged, .acknowledged, .assigned: (.open, state.lodgedAt)
             case .decided: (.awaitingFeedback, state.decidedAt ?? state.updatedAt)
             case .appellantNotified, .closed: (.closed, state.notifiedAt ?? state.updatedAt)
+            case .withdrawn: (.closed, state.withdrawnAt ?? state.updatedAt)
             }
         let pending: Pending? =
             switch state.status {
-            case .lodged, .assigned:
+            case .lodged, .acknowledged, .assigned:
                 Pending(
                     .decide, by: Party(.programme, state.programme),
                     dueAt: state.lodgedAt.adding(days: level?.daysToResolve))
@@ -155,7 +158,7 @@ extension Appeal: Summarized {
                 Pending(
                     .notify, by: Party(.office, state.office),
                     dueAt: (state.decidedAt ?? state.updatedAt).adding(days: level?.daysToGiveFeedback))
-            case .appellantNotified, .closed: nil
+            case .appellantNotified, .closed, .withdrawn: nil
             }
         return CaseSummary(
             kind: Self.streamType, id: id, status: state.status.rawValue, programme: state.programme,
@@ -163,9 +166,10 @@ extension Appeal: Summarized {
             priority: state.sensitive ? "priority" : "routine", sensitive: state.sensitive, escalationLevel: 0,
             overdueEscalatedDueAt: nil,
             openedAt: state.lodgedAt, statusSince: state.updatedAt, loop: loop.0, loopSince: loop.1, pending: pending,
-            acknowledgedAt: state.assignedAt, acknowledgeDueAt: nil, answeredAt: state.decidedAt,
+            acknowledgedAt: state.acknowledgedAt ?? state.assignedAt, acknowledgeDueAt: nil,
+            answeredAt: state.decidedAt,
             answerDueAt: state.lodgedAt.adding(days: level?.daysToResolve), outcome: state.decision?.rawValue,
-            feedbackAt: nil, loopClosedAt: state.notifiedAt)
+            feedbackAt: nil, loopClosedAt: state.notifiedAt, attributes: state.attributes)
     }
 }
 
@@ -188,7 +192,7 @@ extension Referral: Summarized {
             acknowledgedAt: state.acknowledgedAt,
             acknowledgeDueAt: state.createdAt.adding(days: level?.daysToAcknowledge), answeredAt: state.completedAt,
             answerDueAt: feedbackDue, outcome: outcome, feedbackAt: state.feedbackPostedAt,
-            loopClosedAt: state.loopClosedAt)
+            loopClosedAt: state.loopClosedAt, attributes: state.attributes)
     }
 
     /// The receiver acknowledges, answers, serves and gives feedback (all due by the feedback time, acknowledgement

@@ -25,6 +25,8 @@ public enum CaseTexts {
         "ComplaintRejectedOutOfScope": ("rejection_reason", .text("reason")),
         "AppealLodged": ("grounds", .text("grounds")),
         "AppealDecided": ("reasoning", .text("reasoning")),
+        "AppealNoteAdded": ("notes", .list),
+        "AppealWithdrawn": ("withdrawal_reason", .text("reason")),
         "ReferralCreated": ("reason", .text("reason")),
         "ReferralDeclined": ("declines", .list),
         "ReferralCompleted": ("not_delivered_details", .text("details")),

@@ -64,6 +64,7 @@ extension Complaint: HasFollowUps {
         return Appeal.Lodgement(
             subject: .complaintOutcome(complaintID: complaintID), grounds: reason, programme: programme,
             area: state.area, office: state.office, appellant: lodgement.complainant,
-            contactPreference: lodgement.contactPreference, sensitive: state.sensitive, at: at)
+            contactPreference: lodgement.contactPreference, sensitive: state.sensitive,
+            attributes: lodgement.attributes, at: at)
     }
 }

@@ -19,6 +19,8 @@ public enum FreeText {
         "ComplaintRejectedOutOfScope": ["reason"],
         "AppealLodged": ["grounds"],
         "AppealDecided": ["reasoning"],
+        "AppealNoteAdded": ["text"],
+        "AppealWithdrawn": ["reason"],
         "ReferralCreated": ["reason"],
         "ReferralDeclined": ["explanation"],
         "ReferralCompleted": ["details"],

@@ -44,6 +44,9 @@ extension Appeal: CommandProduced {
     public static func command(producing event: Event) -> CommandName {
         switch event {
         case .lodged: .lodge
+        case .acknowledged: .acknowledge
+        case .noteAdded: .addNote
+        case .withdrawn: .withdraw
         case .assigned: .assign
         case .decided: .decide
         case .appellantNotified: .notifyAppellant

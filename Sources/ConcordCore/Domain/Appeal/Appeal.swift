@@ -31,29 +31,36 @@ public enum Appeal: StateMachine {
 
     /// The status of an appeal.
     ///
-    /// | status              | allowed commands  |
-    /// | ------------------- | ----------------- |
-    /// | (none)              | lodge             |
-    /// | lodged              | assign            |
-    /// | assigned            | assign, decide    |
-    /// | decided             | notify_appellant  |
-    /// | appellant_notified  | close             |
-    /// | closed              | —                 |
+    /// | status              | allowed commands                            |
+    /// | ------------------- | ------------------------------------------- |
+    /// | (none)              | lodge                                       |
+    /// | lodged              | acknowledge, assign, add_note, withdraw     |
+    /// | acknowledged        | assign, add_note, withdraw                  |
+    /// | assigned            | assign, decide, add_note, withdraw          |
+    /// | decided             | notify_appellant, add_note                  |
+    /// | appellant_notified  | close, add_note                             |
+    /// | closed              | add_note                                    |
+    /// | withdrawn           | —                                           |
     public enum Status: String, Sendable, Hashable, CaseIterable {
         case lodged
+        case acknowledged
         case assigned
         case decided
         case appellantNotified = "appellant_notified"
         case closed
+        case withdrawn
 
-        /// The state table above. An assigned appeal may be reassigned (to another level or reviewer) until decided.
+        /// The state table above. An assigned appeal may be reassigned (to another level or reviewer) until decided;
+        /// the appellant may withdraw it until then; notes may be added until it is withdrawn.
         public var allowedCommands: [CommandName] {
             switch self {
-            case .lodged: [.assign]
-            case .assigned: [.assign, .decide]
-            case .decided: [.notifyAppellant]
-            case .appellantNotified: [.close]
-            case .closed: []
+            case .lodged: [.acknowledge, .assign, .addNote, .withdraw]
+            case .acknowledged: [.assign, .addNote, .withdraw]
+            case .assigned: [.assign, .decide, .addNote, .withdraw]
+            case .decided: [.notifyAppellant, .addNote]
+            case .appellantNotified: [.close, .addNote]
+            case .closed: [.addNote]
+            case .withdrawn: []
             }
         }
     }

@@ -13,13 +13,17 @@ extension Appeal {
         /// An appeal that follows from a sensitive complaint is sensitive too: the same readers only. Set by the
         /// service (the appeal a reopening opens), never by a request.
         public var sensitive: Bool
+        /// The appellant's sex, age group and disability, where recorded.
+        public var attributes: PersonAttributes
         public var at: Timestamp
 
         public init(
             subject: Subject, grounds: String, programme: String, area: String, office: String, appellant: Identity,
-            contactPreference: ContactPreference, sensitive: Bool = false, at: Timestamp
+            contactPreference: ContactPreference, sensitive: Bool = false,
+            attributes: PersonAttributes = PersonAttributes(), at: Timestamp
         ) {
             self.sensitive = sensitive
+            self.attributes = attributes
             self.subject = subject
             self.grounds = grounds
             self.programme = programme
@@ -34,6 +38,9 @@ extension Appeal {
     /// A request to change an appeal. `at` is when the action happened; it becomes the event's time.
     public enum Command: Sendable, Hashable {
         case lodge(Lodgement)
+        case acknowledge(at: Timestamp)
+        case addNote(text: String, at: Timestamp)
+        case withdraw(reason: String?, at: Timestamp)
         case assign(level: ReviewLevel, reviewer: String?, at: Timestamp)
         case decide(decision: Decision, reasoning: String, at: Timestamp)
         case notifyAppellant(method: NotificationMethod, at: Timestamp)
@@ -43,6 +50,9 @@ extension Appeal {
     /// The names of the commands, as rejections and the state table spell them.
     public enum CommandName: String, Sendable, Hashable, CaseIterable {
         case lodge
+        case acknowledge
+        case addNote = "add_note"
+        case withdraw
         case assign
         case decide
         case notifyAppellant = "notify_appellant"
@@ -52,6 +62,9 @@ extension Appeal {
     public static func name(of command: Command) -> CommandName {
         switch command {
         case .lodge: .lodge
+        case .acknowledge: .acknowledge
+        case .addNote: .addNote
+        case .withdraw: .withdraw
         case .assign: .assign
         case .decide: .decide
         case .notifyAppellant: .notifyAppellant
@@ -68,6 +81,13 @@ extension Appeal {
                 try Self.validate(lodgement, check)
                 return [.lodged(lodgement)]
             case (_, nil), (.lodge, _): throw check.notAllowed  // the state table already refused these
+            case (.acknowledge(let at), _): return [.acknowledged(at: at)]
+            case (.addNote(let text, let at), _):
+                try check.text(text, "text")
+                return [.noteAdded(text: text, at: at)]
+            case (.withdraw(let reason, let at), _):
+                try check.optionalText(reason, "reason")
+                return [.withdrawn(reason: reason, at: at)]
             case (.assign(let level, let reviewer, let at), let state?):
                 try check.optionalCode(reviewer, "reviewer")
                 try check.that(

@@ -2,6 +2,9 @@ extension Appeal {
     /// What happened to an appeal. Each case is one event type of the log (see `EventKind`).
     public enum Event: DomainEvent {
         case lodged(Lodgement)
+        case acknowledged(at: Timestamp)
+        case noteAdded(text: String, at: Timestamp)
+        case withdrawn(reason: String?, at: Timestamp)
         case assigned(level: ReviewLevel, reviewer: String?, at: Timestamp)
         case decided(decision: Decision, reasoning: String, at: Timestamp)
         case appellantNotified(method: NotificationMethod, at: Timestamp)
@@ -11,6 +14,9 @@ extension Appeal {
     /// The event types of an appeal stream.
     public enum EventKind: String, Sendable, Hashable, CaseIterable {
         case lodged = "AppealLodged"
+        case acknowledged = "AppealAcknowledged"
+        case noteAdded = "AppealNoteAdded"
+        case withdrawn = "AppealWithdrawn"
         case assigned = "AppealAssigned"
         case decided = "AppealDecided"
         case appellantNotified = "AppellantNotified"
@@ -22,6 +28,9 @@ extension Appeal.Event {
     public var kind: Appeal.EventKind {
         switch self {
         case .lodged: .lodged
+        case .acknowledged: .acknowledged
+        case .noteAdded: .noteAdded
+        case .withdrawn: .withdrawn
         case .assigned: .assigned
         case .decided: .decided
         case .appellantNotified: .appellantNotified
@@ -34,13 +43,18 @@ extension Appeal.Event {
     public var at: Timestamp {
         switch self {
         case .lodged(let lodgement): lodgement.at
-        case .assigned(_, _, let at), .decided(_, _, let at), .appellantNotified(_, let at), .closed(let at): at
+        case .acknowledged(let at), .noteAdded(_, let at), .withdrawn(_, let at), .assigned(_, _, let at),
+            .decided(_, _, let at), .appellantNotified(_, let at), .closed(let at):
+            at
         }
     }
 
     public var payload: JSONValue {
         switch self {
         case .lodged(let lodgement): lodgement.payload
+        case .acknowledged(let at): Payload.object(["at": at])
+        case .noteAdded(let text, let at): Payload.object(["text": text, "at": at])
+        case .withdrawn(let reason, let at): Payload.object(["reason": reason, "at": at])
         case .assigned(let level, let reviewer, let at):
             Payload.object(["review_level": level, "reviewer": reviewer, "at": at])
         case .decided(let decision, let reasoning, let at):
@@ -56,6 +70,9 @@ extension Appeal.Event {
         let at = try reader.required("at", as: Timestamp.self)
         switch kind {
         case .lodged: return .lodged(try Appeal.Lodgement(reader: reader, at: at))
+        case .acknowledged: return .acknowledged(at: at)
+        case .noteAdded: return .noteAdded(text: try reader.text("text"), at: at)
+        case .withdrawn: return .withdrawn(reason: try reader.optionalText("reason"), at: at)
         case .assigned:
             return .assigned(
                 level: try reader.required("review_level"), reviewer: try reader.optional("reviewer"), at: at)
@@ -92,7 +109,7 @@ extension Appeal.Lodgement {
                 "area": self.area, "office": self.office, "anonymous": self.appellant.isAnonymous,
                 "contact_preference": self.contactPreference, "sensitive": self.sensitive ? true : nil,
                 "at": self.at,
-            ]), ["appellant": self.appellant.payload])
+            ]), self.attributes.payloadMembers.merging(["appellant": self.appellant.payload]) { $1 })
     }
 
     init(reader: PayloadReader, at: Timestamp) throws(EventPayloadError) {
@@ -108,6 +125,7 @@ extension Appeal.Lodgement {
             area: try reader.required("area"), office: try reader.required("office"),
             appellant: try Identity.read("appellant", from: reader),
             contactPreference: try reader.required("contact_preference"),
-            sensitive: try reader.optional("sensitive") ?? false, at: at)
+            sensitive: try reader.optional("sensitive") ?? false, attributes: try PersonAttributes(reader: reader),
+            at: at)
     }
 }

@@ -7,6 +7,14 @@ extension Appeal: CommandRequestDecoding {
         var body = try RequestBody(json)
         switch name {
         case .lodge: return try Self.lodge(&body, at: at)
+        case .acknowledge: return try body.finish(.acknowledge(at: at))
+        case .addNote:
+            let text = body.required("text", as: String.self)
+            guard let text, body.isValid else { throw body.error }
+            return .addNote(text: text, at: at)
+        case .withdraw:
+            let reason = body.optional("reason", as: String.self)
+            return try body.finish(.withdraw(reason: reason, at: at))
         case .assign:
             let level = body.required("review_level", as: ReviewLevel.self)
             let reviewer = body.optional("reviewer", as: String.self)
@@ -34,12 +42,13 @@ extension Appeal: CommandRequestDecoding {
         let office = body.required("office", as: String.self)
         let appellant = body.identity("appellant")
         let contact = body.required("contact_preference", as: ContactPreference.self)
+        let attributes = body.personAttributes()
         guard let subject, let grounds, let programme, let area, let office, let appellant, let contact, body.isValid
         else { throw body.error }
         return .lodge(
             Lodgement(
                 subject: subject, grounds: grounds, programme: programme, area: area, office: office,
-                appellant: appellant, contactPreference: contact, at: at))
+                appellant: appellant, contactPreference: contact, attributes: attributes, at: at))
     }
 }
 

@@ -13,17 +13,23 @@ extension Appeal {
         public var reviewLevel: ReviewLevel?
         public var reviewer: String?
         public var decision: Decision?
+        public var noteCount: Int
         public var notificationMethod: NotificationMethod?
         public var lodgedAt: Timestamp
+        public var acknowledgedAt: Timestamp?
         public var assignedAt: Timestamp?
         public var decidedAt: Timestamp?
         /// When the appellant was told: the loop closed.
         public var notifiedAt: Timestamp?
         public var closedAt: Timestamp?
+        public var withdrawnAt: Timestamp?
+        /// The person's sex, age group and disability, where recorded (not personal data: see `PersonAttributes`).
+        public var attributes: PersonAttributes
         /// The time of the latest event.
         public var updatedAt: Timestamp
 
         init(lodgement: Lodgement) {
+            self.attributes = lodgement.attributes
             self.status = .lodged
             self.subject = lodgement.subject
             self.programme = lodgement.programme
@@ -32,6 +38,7 @@ extension Appeal {
             self.anonymous = lodgement.appellant.isAnonymous
             self.contactPreference = lodgement.contactPreference
             self.sensitive = lodgement.sensitive
+            self.noteCount = 0
             self.lodgedAt = lodgement.at
             self.updatedAt = lodgement.at
         }
@@ -46,6 +53,13 @@ extension Appeal {
         state.updatedAt = event.at
         switch event {
         case .lodged: return state
+        case .acknowledged(let at):
+            state.status = .acknowledged
+            state.acknowledgedAt = at
+        case .noteAdded: state.noteCount += 1
+        case .withdrawn(_, let at):
+            state.status = .withdrawn
+            state.withdrawnAt = at
         case .assigned(let level, let reviewer, let at):
             state.status = .assigned
             state.reviewLevel = level

@@ -3,7 +3,7 @@ extension Appeal: StateViews {
     /// (the appellant has been told the decision), what is appealed, the review, and the time of each step.
     public static func view(_ state: State) -> JSONValue {
         View.merged(
-            Self.viewHeader(state),
+            Self.viewHeader(state), state.attributes.members,
             Payload.object([
                 "against": state.subject.against, "complaint_id": state.subject.complaintID,
                 "programme": state.programme, "area": state.area, "office": state.office,
@@ -11,21 +11,25 @@ extension Appeal: StateViews {
                 "sensitive": state.sensitive,
             ]),
             Payload.object([
-                "review_level": state.reviewLevel, "reviewer": state.reviewer, "decision": state.decision,
+                "note_count": state.noteCount, "review_level": state.reviewLevel, "reviewer": state.reviewer,
+                "decision": state.decision,
                 "notification_method": state.notificationMethod, "loop_closed": state.notifiedAt != nil,
             ]),
             Payload.object([
-                "lodged_at": state.lodgedAt, "assigned_at": state.assignedAt, "decided_at": state.decidedAt,
-                "notified_at": state.notifiedAt, "closed_at": state.closedAt, "updated_at": state.updatedAt,
+                "lodged_at": state.lodgedAt, "acknowledged_at": state.acknowledgedAt, "assigned_at": state.assignedAt,
+                "decided_at": state.decidedAt,
+                "notified_at": state.notifiedAt, "closed_at": state.closedAt, "withdrawn_at": state.withdrawnAt,
+                "updated_at": state.updatedAt,
             ]))
     }
 
-    /// The appeal for the appellant: status, `lodged_at`, `decided_at`, `closed_at` and the next step (appeals
-    /// have no acknowledgement).
+    /// The appeal for the appellant: status, `lodged_at`, `acknowledged_at`, `decided_at`, `closed_at` (or when it
+    /// was withdrawn) and the next step.
     public static func trackingView(_ state: State) -> JSONValue {
         TrackingFacts(
             kind: Self.streamType, status: Self.stateName(state), opened: ("lodged_at", state.lodgedAt),
-            acknowledgedAt: nil, answered: ("decided_at", state.decidedAt), closedAt: state.closedAt,
+            acknowledgedAt: state.acknowledgedAt, answered: ("decided_at", state.decidedAt),
+            closedAt: state.closedAt ?? state.withdrawnAt,
             nextStep: state.status.nextStep
         ).json
     }
@@ -40,10 +44,12 @@ extension Appeal.Status {
     var nextStep: String {
         switch self {
         case .lodged: "Your appeal has been received and will be sent for review."
+        case .acknowledged: "Your appeal has been acknowledged and will be sent for review."
         case .assigned: "Your appeal is being reviewed."
         case .decided: "A decision has been made on your appeal. You will be told soon."
         case .appellantNotified: "You have been told the decision on your appeal."
         case .closed: "Your appeal is closed."
+        case .withdrawn: "Your appeal was withdrawn and is closed."
         }
     }
 }

@@ -15,13 +15,16 @@ extension Complaint {
         /// In a command: the clerk's choice. In the event: the effective value, forced true for the categories
         /// that are always sensitive.
         public var sensitive: Bool
+        /// The complainant's sex, age group and disability, where recorded.
+        public var attributes: PersonAttributes
         public var at: Timestamp
 
         public init(
             channel: Channel, programme: String?, category: Category, description: String, area: String,
             office: String, complainant: Identity, contactPreference: ContactPreference, sensitive: Bool = false,
-            at: Timestamp
+            attributes: PersonAttributes = PersonAttributes(), at: Timestamp
         ) {
+            self.attributes = attributes
             self.channel = channel
             self.programme = programme
             self.category = category

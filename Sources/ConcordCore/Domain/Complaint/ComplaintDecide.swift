@@ -52,6 +52,11 @@ extension Complaint {
         try check.identity(lodgement.complainant, "complainant", contact: lodgement.contactPreference)
         var recorded = lodgement
         recorded.sensitive = lodgement.sensitive || lodgement.category.isAlwaysSensitive
+        // Only the handling programme's focal point reads a sensitive complaint: without a programme nobody could
+        // triage it (no dead ends).
+        try check.that(
+            !recorded.sensitive || recorded.programme != nil, "programme",
+            "is required for a sensitive complaint: only the programme's focal point may read and triage it")
         return recorded
     }
 

@@ -153,7 +153,7 @@ extension Complaint.Lodgement {
                 "description": self.description, "area": self.area, "office": self.office,
                 "anonymous": self.complainant.isAnonymous, "contact_preference": self.contactPreference,
                 "sensitive": self.sensitive, "at": self.at,
-            ]), ["complainant": self.complainant.payload])
+            ]), self.attributes.payloadMembers.merging(["complainant": self.complainant.payload]) { $1 })
     }
 
     init(reader: PayloadReader, at: Timestamp) throws(EventPayloadError) {
@@ -163,6 +163,6 @@ extension Complaint.Lodgement {
             area: try reader.required("area"), office: try reader.required("office"),
             complainant: try Identity.read("complainant", from: reader),
             contactPreference: try reader.required("contact_preference"), sensitive: try reader.required("sensitive"),
-            at: at)
+            attributes: try PersonAttributes(reader: reader), at: at)
     }
 }

@@ -90,13 +90,15 @@ extension Complaint: CommandRequestDecoding {
         let complainant = body.identity("complainant")
         let contact = body.required("contact_preference", as: ContactPreference.self)
         let sensitive = body.required("sensitive", as: Bool.self)
+        let attributes = body.personAttributes()
         guard let channel, let category, let description, let area, let office, let complainant, let contact,
             let sensitive, body.isValid
         else { throw body.error }
         return .lodge(
             Lodgement(
                 channel: channel, programme: programme, category: category, description: description, area: area,
-                office: office, complainant: complainant, contactPreference: contact, sensitive: sensitive, at: at))
+                office: office, complainant: complainant, contactPreference: contact, sensitive: sensitive,
+                attributes: attributes, at: at))
     }
 }
 

@@ -43,10 +43,13 @@ extension Complaint {
         public var lastReopenedAt: Timestamp?
         public var withdrawnAt: Timestamp?
         public var rejectedAt: Timestamp?
+        /// The person's sex, age group and disability, where recorded (not personal data: see `PersonAttributes`).
+        public var attributes: PersonAttributes
         /// The time of the latest event: "since when" for the current status.
         public var updatedAt: Timestamp
 
         init(lodgement: Lodgement) {
+            self.attributes = lodgement.attributes
             self.status = .lodged
             self.channel = lodgement.channel
             self.category = lodgement.category

@@ -4,7 +4,7 @@ extension Complaint: StateViews {
     /// and the time of each step.
     public static func view(_ state: State) -> JSONValue {
         View.merged(
-            Self.viewHeader(state),
+            Self.viewHeader(state), state.attributes.members,
             Payload.object([
                 "channel": state.channel, "category": state.category, "sensitive": state.sensitive,
                 "programme": state.programme, "officer": state.officer, "office": state.office,

@@ -41,15 +41,18 @@ extension Referral {
         public var complaintID: String?
         /// Set by the service when the complaint it is made from is sensitive: the same readers only.
         public var sensitive: Bool
+        /// The referred person's sex, age group and disability, where recorded.
+        public var attributes: PersonAttributes
         public var at: Timestamp
 
         public init(
             source: String, receiver: String, person: Personal<ReferredPerson>, reason: String, urgency: Urgency,
             referralType: String, redirectedFrom: String? = nil, complaintID: String? = nil, sensitive: Bool = false,
-            at: Timestamp
+            attributes: PersonAttributes = PersonAttributes(), at: Timestamp
         ) {
             self.complaintID = complaintID
             self.sensitive = sensitive
+            self.attributes = attributes
             self.source = source
             self.receiver = receiver
             self.person = person

@@ -137,7 +137,7 @@ extension Referral.Request {
                 "source": self.source, "receiver": self.receiver, "reason": self.reason, "urgency": self.urgency,
                 "referral_type": self.referralType, "redirected_from": self.redirectedFrom,
                 "complaint_id": self.complaintID, "sensitive": self.sensitive ? true : nil, "at": self.at,
-            ]), ["person": person])
+            ]), self.attributes.payloadMembers.merging(["person": person]) { $1 })
     }
 
     init(reader: PayloadReader, at: Timestamp) throws(EventPayloadError) {
@@ -152,6 +152,6 @@ extension Referral.Request {
             reason: try reader.text("reason"), urgency: try reader.required("urgency"),
             referralType: try reader.required("referral_type"), redirectedFrom: try reader.optional("redirected_from"),
             complaintID: try reader.optional("complaint_id"), sensitive: try reader.optional("sensitive") ?? false,
-            at: at)
+            attributes: try PersonAttributes(reader: reader), at: at)
     }
 }

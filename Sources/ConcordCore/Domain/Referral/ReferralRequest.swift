@@ -55,12 +55,14 @@ extension Referral: CommandRequestDecoding {
         let referralType = body.required("referral_type", as: String.self)
         let redirectedFrom = body.optional("redirected_from", as: String.self)
         let complaintID = body.optional("complaint_id", as: String.self)
+        let attributes = body.personAttributes()
         guard let source, let receiver, let person, let reason, let urgency, let referralType, body.isValid
         else { throw body.error }
         return .create(
             Request(
                 source: source, receiver: receiver, person: person, reason: reason, urgency: urgency,
-                referralType: referralType, redirectedFrom: redirectedFrom, complaintID: complaintID, at: at))
+                referralType: referralType, redirectedFrom: redirectedFrom, complaintID: complaintID,
+                attributes: attributes, at: at))
     }
 
     private static func redirect(

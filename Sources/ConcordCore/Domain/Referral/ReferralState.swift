@@ -27,10 +27,13 @@ extension Referral {
         /// When the source acknowledged the counter-referral.
         public var loopClosedAt: Timestamp?
         public var cancelledAt: Timestamp?
+        /// The person's sex, age group and disability, where recorded (not personal data: see `PersonAttributes`).
+        public var attributes: PersonAttributes
         /// The time of the latest event.
         public var updatedAt: Timestamp
 
         init(request: Request) {
+            self.attributes = request.attributes
             self.status = .created
             self.source = request.source
             self.receiver = request.receiver

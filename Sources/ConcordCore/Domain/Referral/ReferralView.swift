@@ -5,7 +5,7 @@ extension Referral: StateViews {
     /// each step.
     public static func view(_ state: State) -> JSONValue {
         View.merged(
-            Self.viewHeader(state),
+            Self.viewHeader(state), state.attributes.members,
             Payload.object([
                 "source": state.source, "receiver": state.receiver, "urgency": state.urgency,
                 "referral_type": state.referralType, "redirected_from": state.redirectedFrom,
