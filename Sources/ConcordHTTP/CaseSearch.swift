@@ -29,7 +29,8 @@ extension ProjectionController {
             filter.ids = try await self.hits(value, as: kind, principal: principal, narrowing: filter.ids)
         }
         return try await self.page(
-            query, scope: CaseScope(readableBy: principal, catalog: catalog), filter: filter, order: .newest, key: "cases")
+            query, scope: CaseScope(readableBy: principal, catalog: catalog), filter: filter, order: .newest,
+            key: "cases")
     }
 
     /// The tracking codes of the cases whose person has `value`, within `earlier` when another parameter narrowed

@@ -132,21 +132,28 @@ import Testing
     }
 
     @Test func everyAppealCanMoveOnToItsClosedLoop() throws {
-        let start = try #require(Appeal.replay(try Appeal.decide(.lodge(Self.appealLodgement), state: nil).get()))
+        // An ordinary appeal, and one that follows from a sensitive complaint (focal points only).
+        var sensitive = Self.appealLodgement
+        sensitive.sensitive = true
+        let starts = try [Self.appealLodgement, sensitive].map { lodgement in
+            try #require(Appeal.replay(try Appeal.decide(.lodge(lodgement), state: nil).get()))
+        }
         try Self.check(
-            Appeal.self, from: [start], statuses: Appeal.Status.allCases.map(\.rawValue), samples: Self.appeal)
+            Appeal.self, from: starts, statuses: Appeal.Status.allCases.map(\.rawValue), samples: Self.appeal)
     }
 
     @Test func everyReferralCanMoveOnToItsClosedLoop() throws {
         // To a programme, to a service type a programme owns, to one without a programme; from a programme and an
         // office.
         var starts: [Referral.State] = []
+        // Sensitive too: made from a sensitive complaint, read and worked by the focal points of both ends.
         for (source, receiver) in [("CCT", "HEALTH"), ("OFF-001", "NUTRITION"), ("CCT", "GBV-SUPPORT")] {
-            let events = try Referral.decide(
-                .create(Self.referralRequest(source: source, receiver: receiver)), state: nil
-            )
-            .get()
-            starts.append(try #require(Referral.replay(events)))
+            for sensitive in [false, true] {
+                var request = Self.referralRequest(source: source, receiver: receiver)
+                request.sensitive = sensitive
+                let events = try Referral.decide(.create(request), state: nil).get()
+                starts.append(try #require(Referral.replay(events)))
+            }
         }
         try Self.check(
             Referral.self, from: starts, statuses: Referral.Status.allCases.map(\.rawValue), samples: Self.referral)
