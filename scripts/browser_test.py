@@ -19,6 +19,9 @@ from selenium.webdriver.support.ui import Select, WebDriverWait
 
 BASE, SHOTS = sys.argv[1].rstrip("/"), sys.argv[2]
 os.makedirs(SHOTS, exist_ok=True)
+for old in os.listdir(SHOTS):  # each run's screenshots are its own
+    if old.endswith(".png"):
+        os.remove(os.path.join(SHOTS, old))
 step = 0
 
 
@@ -60,6 +63,16 @@ def send(driver, command, fields=None, selects=None):
     driver.find_element(By.ID, f"submit-{command}").click()
     check('role="alert"' not in driver.page_source, f"{command} was refused", driver)
     shot(driver, f"case-after-{command}")
+
+
+def phone_width(driver, name):
+    """The page at 360 px wide: nothing wider than the screen (no sideways scrolling), and a screenshot."""
+    driver.set_window_size(360, 800)
+    driver.refresh()
+    width = driver.execute_script("return document.documentElement.scrollWidth")
+    check(width <= 360, f"{name} is {width} px wide at 360 px", driver)
+    shot(driver, f"{name}-360px")
+    driver.set_window_size(1024, 900)
 
 
 def open_case(driver, code):
@@ -122,6 +135,7 @@ def main():
         send(driver, "close", selects={"satisfaction": "satisfied"})
         status = driver.find_element(By.ID, "case-status").text
         check(status == "Closed", f"the case says {status!r}, not Closed", driver)
+        phone_width(driver, "case-closed")
         sign_out(driver)
 
         # Anyone can follow it with the code: closed, and no personal data.
