@@ -15,6 +15,7 @@ import time
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 BASE, SHOTS = sys.argv[1].rstrip("/"), sys.argv[2]
@@ -31,7 +32,8 @@ def shot(driver, name):
     path = os.path.join(SHOTS, f"{step:02d}-{name}.png")
     if not driver.save_screenshot(path):
         raise RuntimeError(f"no screenshot at {path}")
-    print(f"screenshot {path} ({driver.current_url})")
+    size = len(driver.page_source.encode())
+    print(f"screenshot {path} ({driver.current_url}, page about {size} bytes, plus the shared stylesheet)")
 
 
 def check(condition, message, driver):
@@ -39,18 +41,26 @@ def check(condition, message, driver):
         raise AssertionError(f"{message} at {driver.current_url}:\n{driver.page_source[:3000]}")
 
 
+def click(driver, element):
+    """Clicks what leads to a new page, and waits (at most 15 s) until the old page is gone: a click returns
+    before the next page has loaded."""
+    old = driver.find_element(By.TAG_NAME, "html")
+    element.click()
+    WebDriverWait(driver, 15).until(expected_conditions.staleness_of(old))
+
+
 def sign_in(driver, login, password):
     driver.get(BASE + "/")
     shot(driver, f"signin-{login}")
     driver.find_element(By.ID, "login").send_keys(login)
     driver.find_element(By.ID, "password").send_keys(password)
-    driver.find_element(By.ID, "signin").click()
+    click(driver, driver.find_element(By.ID, "signin"))
     check("/signout" in driver.page_source, f"{login} is not signed in", driver)
     shot(driver, f"home-{login}")
 
 
 def sign_out(driver):
-    driver.find_element(By.CSS_SELECTOR, "form[action='/signout'] button").click()
+    click(driver, driver.find_element(By.CSS_SELECTOR, "form[action='/signout'] button"))
     check('action="/signin"' in driver.page_source, "not signed out", driver)
 
 
@@ -60,7 +70,7 @@ def send(driver, command, fields=None, selects=None):
         Select(driver.find_element(By.ID, f"{command}-{name}")).select_by_value(value)
     for name, value in (fields or {}).items():
         driver.find_element(By.ID, f"{command}-{name}").send_keys(value)
-    driver.find_element(By.ID, f"submit-{command}").click()
+    click(driver, driver.find_element(By.ID, f"submit-{command}"))
     check('role="alert"' not in driver.page_source, f"{command} was refused", driver)
     shot(driver, f"case-after-{command}")
 
@@ -78,7 +88,7 @@ def phone_width(driver, name):
 def open_case(driver, code):
     driver.get(BASE + "/")
     driver.find_element(By.ID, "find-code").send_keys(code)
-    driver.find_element(By.ID, "find-code").submit()
+    click(driver, driver.find_element(By.CSS_SELECTOR, "form[action='/complaints/find'] button"))
     check(code in driver.page_source and "case-status" in driver.page_source, f"case {code} did not open", driver)
 
 
@@ -93,7 +103,7 @@ def main():
         started = time.monotonic()
         # The clerk lodges a complaint and gets the slip.
         sign_in(driver, "clerk", "demo-clerk-2026")
-        driver.find_element(By.ID, "lodge-link").click()
+        click(driver, driver.find_element(By.ID, "lodge-link"))
         shot(driver, "lodge-form")
         for name, value in {"channel": "walk_in", "category": "payment_delay", "programme": "CCT",
                             "area": "D-01", "contact_preference": "sms"}.items():
@@ -101,7 +111,7 @@ def main():
         driver.find_element(By.ID, "name").send_keys("Amina Diallo")
         driver.find_element(By.ID, "phone").send_keys("+221770000000")
         driver.find_element(By.ID, "description").send_keys("The March payment has not arrived.")
-        driver.find_element(By.ID, "lodge-submit").click()
+        click(driver, driver.find_element(By.ID, "lodge-submit"))
         codes = driver.find_elements(By.ID, "tracking-code")
         check(len(codes) == 1, "no slip after lodging", driver)
         code = codes[0].text.strip()
@@ -119,7 +129,7 @@ def main():
             check(time.monotonic() < deadline, f"{code} never reached the queue", driver)
             time.sleep(0.5)
         shot(driver, "queue")
-        driver.find_element(By.LINK_TEXT, code).click()
+        click(driver, driver.find_element(By.LINK_TEXT, code))
         shot(driver, "case-programme")
         send(driver, "acknowledge")
         send(driver, "assign")
@@ -141,7 +151,7 @@ def main():
         # Anyone can follow it with the code: closed, and no personal data.
         driver.get(BASE + "/track")
         driver.find_element(By.ID, "code").send_keys(code)
-        driver.find_element(By.ID, "track-submit").click()
+        click(driver, driver.find_element(By.ID, "track-submit"))
         tracked = driver.find_element(By.ID, "track-status").text
         check(tracked == "Your complaint is closed.", f"the tracking page says {tracked!r}", driver)
         check("Amina" not in driver.page_source, "the public page shows the complainant", driver)

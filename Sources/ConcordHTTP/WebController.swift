@@ -46,6 +46,8 @@ struct WebController: Sendable {
         var locale: WebLocale
         var principal: Principal?
         var csrf: String
+        /// Served over TLS (directly or behind a proxy that says so): cookies are then `Secure`.
+        var secure = false
 
         var common: [String: Any] {
             var data: [String: Any] = ["csrf": self.csrf]
@@ -69,7 +71,8 @@ struct WebController: Sendable {
         } else {
             csrf = request.cookies[CSRF.cookie]?.value ?? ""
         }
-        return Visit(locale: locale, principal: context.principal, csrf: csrf)
+        return Visit(
+            locale: locale, principal: context.principal, csrf: csrf, secure: SessionController.overTLS(request))
     }
 
     /// The secret that authenticated the request: the session cookie, or a bearer (which a browser never sends on
@@ -141,7 +144,9 @@ struct WebController: Sendable {
         if let error { data["error"] = error }
         var response = self.render("signin", title: "signin.title", visit, data, status: status)
         if let fresh {
-            response.setCookie(Cookie(name: CSRF.cookie, value: fresh, path: "/", httpOnly: true, sameSite: .lax))
+            response.setCookie(
+                Cookie(
+                    name: CSRF.cookie, value: fresh, path: "/", secure: visit.secure, httpOnly: true, sameSite: .lax))
         }
         return response
     }
@@ -194,7 +199,10 @@ struct WebController: Sendable {
         let asked = request.uri.queryParameters["lang"].map(String.init) ?? ""
         let code = WebLocale.supported.contains(asked) ? asked : WebLocale.fallback
         var response = WebResponse.seeOther("/")
-        response.setCookie(Cookie(name: "lang", value: code, maxAge: 31_536_000, path: "/", sameSite: .lax))
+        response.setCookie(
+            Cookie(
+                name: "lang", value: code, maxAge: 31_536_000, path: "/", secure: SessionController.overTLS(request),
+                sameSite: .lax))
         return response
     }
 }

@@ -78,6 +78,10 @@ struct WebVisitor {
         let answer = try await self.post("/signin", ["login": login, "password": password], csrfFrom: form)
         #expect(answer.status == .seeOther, "\(answer.html)")
         #expect(self.cookies["concord_session"] != nil)
+        // The session cookie is out of scripts' reach and not sent by other sites' forms; plain HTTP: not Secure.
+        let cookie = answer.headers[values: .setCookie].first { $0.hasPrefix("concord_session=") } ?? ""
+        #expect(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"), "\(cookie)")
+        #expect(!cookie.contains("Secure"), "\(cookie)")
     }
 
     static func csrf(in html: String) -> String? {
