@@ -187,6 +187,9 @@ struct WebVisitor {
             #expect(page.status == .notFound)
             #expect(!page.html.contains("March payment"))
             #expect(!page.html.contains("form-notify_complainant"))
+            // A code that names nothing, or is not a code at all, is the same 404 page.
+            #expect(try await other.get("/complaints/C-0000-0000").status == .notFound)
+            #expect(try await other.get("/complaints/not-a-code").status == .notFound)
         }
     }
 
