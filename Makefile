@@ -17,9 +17,11 @@ serve: postgres release
 	exec $(CONCORD_RELEASE) serve
 
 # Builds every target first (the multi-process tests run the `concord` executable), then runs the suite. The tests
-# run the Python of the docs (the operators' opener needs the `cryptography` package).
+# run the Python of the docs (the operators' opener needs the `cryptography` package) and drive the web pages in
+# a headless Chromium (BrowserTests: chromium, chromium-driver and Selenium, installed when missing).
 test: postgres
 	@python3 -c 'import cryptography' 2>/dev/null || python3 -m pip install --quiet cryptography
+	@bash scripts/ensure-browser.sh
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 

@@ -21,6 +21,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
     ],
     targets: [
         // Pure domain: event envelopes, canonical encoding, chain hashing. No I/O.
@@ -63,6 +64,12 @@ let package = Package(
         ),
         // Random but legal workloads (reference data and cases through every command) for tests and benchmarks.
         .target(name: "ConcordWorkload", dependencies: ["ConcordCore", "ConcordStore"]),
+        // The web workspace's rendering: embedded mustache templates, locale strings, CSS; no routes, no I/O.
+        .target(
+            name: "ConcordWeb",
+            dependencies: ["ConcordCore", .product(name: "Mustache", package: "swift-mustache")],
+            plugins: ["EmbedMigrations"]
+        ),
         // The Hummingbird application, built by `buildApplication(...)`.
         .target(
             name: "ConcordHTTP",
@@ -70,6 +77,7 @@ let package = Package(
                 "ConcordCore",
                 "ConcordStore",
                 "ConcordProjections",
+                "ConcordWeb",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),

@@ -3,7 +3,8 @@ import PackagePlugin
 
 /// Embeds files of the package into a target as a generated Swift file, so a deployed binary needs no checkout:
 /// every `sql/NNNN_name.sql` into ConcordStore (`EmbeddedMigrations`), `docs/openapi.yaml` into ConcordHTTP
-/// (`EmbeddedDocuments`).
+/// (`EmbeddedDocuments`), `web/templates/*.mustache`, `web/locales/*.json` and `web/static/*` into ConcordWeb
+/// (`EmbeddedWeb`).
 @main
 struct EmbedMigrations: BuildToolPlugin {
     func createBuildCommands(context: PluginContext, target: Target) async throws -> [Command] {
@@ -13,6 +14,13 @@ struct EmbedMigrations: BuildToolPlugin {
         case "ConcordHTTP":
             name = "EmbeddedDocuments"
             files = [root.appending(path: "docs/openapi.yaml")]
+        case "ConcordWeb":
+            name = "EmbeddedWeb"
+            files = try ["templates", "locales", "static"].flatMap { folder in
+                try FileManager.default.contentsOfDirectory(
+                    at: root.appending(path: "web/\(folder)"), includingPropertiesForKeys: nil
+                ).filter { !$0.lastPathComponent.hasPrefix(".") }
+            }
         default:
             name = "EmbeddedMigrations"
             let directory = root.appending(path: "sql")

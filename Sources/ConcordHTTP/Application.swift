@@ -1,6 +1,7 @@
 import ConcordCore
 import ConcordProjections
 import ConcordStore
+import ConcordWeb
 import Hummingbird
 import Logging
 import PostgresNIO
@@ -142,6 +143,18 @@ public func buildRouter(
     .addRoutes(to: router)
     let limiter = RateLimiter(capacity: context.trackingLimit, metrics: context.metrics.factory)
     TrackingController(store: context.store, limiter: limiter).addRoutes(to: router)
+    // The web workspace's pages (ConcordWeb renders them); a template that does not parse leaves them out, loudly.
+    do {
+        WebController(
+            sessions: sessions,
+            complaints: CaseCommands<Complaint>(
+                store: context.store, vault: context.vault, reference: reference.data, users: users),
+            reference: reference, queries: queries, store: context.store, limiter: limiter, clock: context.clock,
+            renderer: try WebRenderer()
+        ).addRoutes(to: router)
+    } catch {
+        logger.critical("the web pages are off: a template does not parse", metadata: ["error": "\(error)"])
+    }
     if answering405 { router.answerOtherMethodsWith405() }
     return router
 }

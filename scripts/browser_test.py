@@ -1,0 +1,165 @@
+#!/usr/bin/env python3
+"""End-to-end test of the web workspace in a real headless Chromium (Debian's chromium + chromium-driver, Selenium).
+
+Usage: browser_test.py BASE_URL SCREENSHOT_DIR
+
+Against a `concord serve` with the demo reference data and the demo users (deploy/demo-users.json): the clerk signs
+in and lodges a complaint, the CCT officer acknowledges, assigns and resolves it, the clerk records that the
+complainant was told and closes it, and the public tracking page shows it closed. A screenshot of each page visited
+goes to SCREENSHOT_DIR. Any failure raises: the exit status is not 0 and the message says what and where.
+"""
+import os
+import sys
+import time
+
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions
+from selenium.webdriver.support.ui import Select, WebDriverWait
+
+BASE, SHOTS = sys.argv[1].rstrip("/"), sys.argv[2]
+os.makedirs(SHOTS, exist_ok=True)
+for old in os.listdir(SHOTS):  # each run's screenshots are its own
+    if old.endswith(".png"):
+        os.remove(os.path.join(SHOTS, old))
+step = 0
+
+
+def shot(driver, name):
+    global step
+    step += 1
+    path = os.path.join(SHOTS, f"{step:02d}-{name}.png")
+    if not driver.save_screenshot(path):
+        raise RuntimeError(f"no screenshot at {path}")
+    size = len(driver.page_source.encode())
+    print(f"screenshot {path} ({driver.current_url}, page about {size} bytes, plus the shared stylesheet)")
+
+
+def check(condition, message, driver):
+    if not condition:
+        raise AssertionError(f"{message} at {driver.current_url}:\n{driver.page_source[:3000]}")
+
+
+def click(driver, element):
+    """Clicks what leads to a new page, and waits (at most 15 s) until the old page is gone: a click returns
+    before the next page has loaded."""
+    old = driver.find_element(By.TAG_NAME, "html")
+    element.click()
+    WebDriverWait(driver, 15).until(expected_conditions.staleness_of(old))
+
+
+def sign_in(driver, login, password):
+    driver.get(BASE + "/")
+    shot(driver, f"signin-{login}")
+    driver.find_element(By.ID, "login").send_keys(login)
+    driver.find_element(By.ID, "password").send_keys(password)
+    click(driver, driver.find_element(By.ID, "signin"))
+    check("/signout" in driver.page_source, f"{login} is not signed in", driver)
+    shot(driver, f"home-{login}")
+
+
+def sign_out(driver):
+    click(driver, driver.find_element(By.CSS_SELECTOR, "form[action='/signout'] button"))
+    check('action="/signin"' in driver.page_source, "not signed out", driver)
+
+
+def send(driver, command, fields=None, selects=None):
+    """Fills and sends the case page's form for `command`, then checks the page came back without an error."""
+    for name, value in (selects or {}).items():
+        Select(driver.find_element(By.ID, f"{command}-{name}")).select_by_value(value)
+    for name, value in (fields or {}).items():
+        driver.find_element(By.ID, f"{command}-{name}").send_keys(value)
+    click(driver, driver.find_element(By.ID, f"submit-{command}"))
+    check('role="alert"' not in driver.page_source, f"{command} was refused", driver)
+    shot(driver, f"case-after-{command}")
+
+
+def phone_width(driver, name):
+    """The page at 360 px wide: nothing wider than the screen (no sideways scrolling), and a screenshot."""
+    driver.set_window_size(360, 800)
+    driver.refresh()
+    width = driver.execute_script("return document.documentElement.scrollWidth")
+    check(width <= 360, f"{name} is {width} px wide at 360 px", driver)
+    shot(driver, f"{name}-360px")
+    driver.set_window_size(1024, 900)
+
+
+def open_case(driver, code):
+    driver.get(BASE + "/")
+    driver.find_element(By.ID, "find-code").send_keys(code)
+    click(driver, driver.find_element(By.CSS_SELECTOR, "form[action='/complaints/find'] button"))
+    check(code in driver.page_source and "case-status" in driver.page_source, f"case {code} did not open", driver)
+
+
+def main():
+    options = webdriver.ChromeOptions()
+    options.binary_location = "/usr/bin/chromium"
+    for argument in ("--headless", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1024,900"):
+        options.add_argument(argument)
+    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+    driver.set_page_load_timeout(30)
+    try:
+        started = time.monotonic()
+        # The clerk lodges a complaint and gets the slip.
+        sign_in(driver, "clerk", "demo-clerk-2026")
+        click(driver, driver.find_element(By.ID, "lodge-link"))
+        shot(driver, "lodge-form")
+        for name, value in {"channel": "walk_in", "category": "payment_delay", "programme": "CCT",
+                            "area": "D-01", "contact_preference": "sms"}.items():
+            Select(driver.find_element(By.ID, name)).select_by_value(value)
+        driver.find_element(By.ID, "name").send_keys("Amina Diallo")
+        driver.find_element(By.ID, "phone").send_keys("+221770000000")
+        driver.find_element(By.ID, "description").send_keys("The March payment has not arrived.")
+        click(driver, driver.find_element(By.ID, "lodge-submit"))
+        codes = driver.find_elements(By.ID, "tracking-code")
+        check(len(codes) == 1, "no slip after lodging", driver)
+        code = codes[0].text.strip()
+        check(code.startswith("C-"), f"not a complaint code: {code!r}", driver)
+        shot(driver, "slip")
+        sign_out(driver)
+
+        # The programme finds it in its queue (once the projection has it), acknowledges, assigns and resolves it.
+        sign_in(driver, "cct.officer", "demo-officer-2026")
+        deadline = time.monotonic() + 30
+        while True:
+            driver.get(BASE + "/queue")
+            if code in driver.page_source:
+                break
+            check(time.monotonic() < deadline, f"{code} never reached the queue", driver)
+            time.sleep(0.5)
+        shot(driver, "queue")
+        click(driver, driver.find_element(By.LINK_TEXT, code))
+        shot(driver, "case-programme")
+        send(driver, "acknowledge")
+        send(driver, "assign")
+        send(driver, "resolve", fields={"actions_taken": "Payment re-issued on 3 December."},
+             selects={"outcome": "upheld"})
+        sign_out(driver)
+
+        # The clerk tells the complainant and closes the complaint.
+        sign_in(driver, "clerk", "demo-clerk-2026")
+        open_case(driver, code)
+        shot(driver, "case-office")
+        send(driver, "notify_complainant", selects={"method": "sms"})
+        send(driver, "close", selects={"satisfaction": "satisfied"})
+        status = driver.find_element(By.ID, "case-status").text
+        check(status == "Closed", f"the case says {status!r}, not Closed", driver)
+        phone_width(driver, "case-closed")
+        sign_out(driver)
+
+        # Anyone can follow it with the code: closed, and no personal data.
+        driver.get(BASE + "/track")
+        driver.find_element(By.ID, "code").send_keys(code)
+        click(driver, driver.find_element(By.ID, "track-submit"))
+        tracked = driver.find_element(By.ID, "track-status").text
+        check(tracked == "Your complaint is closed.", f"the tracking page says {tracked!r}", driver)
+        check("Amina" not in driver.page_source, "the public page shows the complainant", driver)
+        shot(driver, "track-closed")
+        print(f"browser test passed in {time.monotonic() - started:.1f} s ({step} screenshots)")
+    finally:
+        driver.quit()
+
+
+if __name__ == "__main__":
+    main()
