@@ -1,4 +1,5 @@
 import ConcordStore
+import Foundation
 import Logging
 import PostgresNIO
 import ServiceLifecycle
@@ -38,7 +39,9 @@ struct PoolWatch: Service {
             stuckSince = since
             if ContinuousClock.now - since >= self.patience {
                 self.logger.error("the database answers again but the connection pool has given up; exiting")
-                throw PoolGaveUp()
+                // Exit now, status 1: nothing can commit through this pool, and a group cancellation can overrun
+                // its limit on a pool in this state (the library then crashes the process, status 4 instead of 1).
+                exit(1)
             }
         }
     }
@@ -64,11 +67,5 @@ struct PoolWatch: Service {
             try await client.query("SELECT 1", acquiringWithin: .seconds(2), logger: quiet)
         }
         return probe != nil
-    }
-}
-
-struct PoolGaveUp: Error, CustomStringConvertible {
-    var description: String {
-        "the database answers again but the connection pool has given up reconnecting; exiting to start afresh"
     }
 }
