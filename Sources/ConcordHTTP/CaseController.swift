@@ -122,7 +122,8 @@ struct CaseController<Kind: CaseKind>: Sendable {
             response.headers[.eTag] = "\"\(loaded.version)\""
             return response
         }
-        members[Kind.streamType] = Self.view(state, loaded.events, for: principal)
+        members[Kind.streamType] = Self.yours(
+            Self.view(state, loaded.events, for: principal), state, for: principal, catalog: catalog)
         members["events"] = .array(Self.history(loaded.events, for: principal))
         if let details = Self.personalDetails(loaded.events, for: principal) { members[Kind.personalMember] = details }
         var response = JSONResponse.make(.object(members), status: status)
@@ -142,6 +143,24 @@ struct CaseController<Kind: CaseKind>: Sendable {
             return Kind.view(state)
         }
         members.merge(CaseTexts.view(events)) { _, text in text }
+        return .object(members)
+    }
+
+    /// The view with `your_commands`: of the `allowed_commands` of its state, those `principal` may send now (its
+    /// role, scope and side), so that a client offers only those.
+    static func yours(
+        _ view: JSONValue, _ state: Kind.State, for principal: Principal, catalog: ReferenceCatalog
+    ) -> JSONValue {
+        guard case .object(var members) = view, case .array(let names)? = members["allowed_commands"] else {
+            return view
+        }
+        let parties = Kind.parties(state)
+        members["your_commands"] = .array(
+            names.filter { name in
+                guard let text = name.stringValue, let command = Kind.CommandName(rawValue: text) else { return false }
+                return AccessPolicy.canAct(
+                    principal, command: text, side: Kind.side(of: command), parties, catalog: catalog)
+            })
         return .object(members)
     }
 

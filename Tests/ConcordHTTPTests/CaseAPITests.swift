@@ -23,6 +23,14 @@ import Testing
             #expect(lodged.headers[.eTag] == "\"1\"")
             #expect(lodged["complaint"]?["status"] == "lodged")
             #expect(TrackingCode.parse(id).map(\.kind) == .success(.complaint))
+            // Each reader is offered what it may send: the office withdraws, the programme acknowledges.
+            #expect(lodged["complaint"]?["your_commands"]?.stringArray?.contains("withdraw") == true)
+            #expect(lodged["complaint"]?["your_commands"]?.stringArray?.contains("acknowledge") == false)
+            let programmeView = try await client.send(.get, "/v1/complaints/\(id)", token: tokens.programme)
+            #expect(programmeView["complaint"]?["your_commands"]?.stringArray?.contains("acknowledge") == true)
+            #expect(programmeView["complaint"]?["your_commands"]?.stringArray?.contains("withdraw") == false)
+            let audited = try await client.send(.get, "/v1/complaints/\(id)", token: tokens.auditor)
+            #expect(audited["complaint"]?["your_commands"]?.stringArray == [])
 
             for (token, command, body, status) in [
                 (tokens.programme, "acknowledge", "{}", "acknowledged"),
