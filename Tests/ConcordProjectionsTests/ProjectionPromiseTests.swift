@@ -43,7 +43,7 @@ import Testing
                     appended.add(1, ordering: .relaxed)
                 }
             }
-            try await waitFor("some cases appended") { appended.load(ordering: .relaxed) >= 10 }
+            try await poll("some cases appended", every: .milliseconds(5)) { appended.load(ordering: .relaxed) >= 10 }
             let report = try await PostgresClient.withRunning(settings.owner, logger: logger) { owner in
                 try await ProjectionRebuild(
                     client: owner, store: EventStore(client: owner, logger: logger), logger: logger, pageSize: 7

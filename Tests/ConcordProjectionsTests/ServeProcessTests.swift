@@ -38,7 +38,7 @@ import Testing
                 + "Content-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n"
                 + body)
         try await PostgresClient.withRunning(settings.owner, logger: logger) { owner in
-            try await waitFor("the request's append to wait on the lock", every: .milliseconds(20)) {
+            try await poll("the request's append to wait on the lock", every: .milliseconds(20)) {
                 let rows = try await owner.query(
                     "SELECT count(*) FROM pg_locks WHERE relation = 'events'::regclass AND NOT granted",
                     logger: logger)
@@ -271,7 +271,7 @@ import Testing
     /// Waits until the log holds a checkpoint of `position` or later.
     static func waitForCheckpoint(_ settings: DatabaseSettings, atLeast position: Int64) async throws {
         try await PostgresClient.withRunning(settings.owner, logger: TestDatabases.logger) { client in
-            try await waitFor("a checkpoint of position \(position)", every: .milliseconds(50)) {
+            try await poll("a checkpoint of position \(position)", every: .milliseconds(50)) {
                 let rows = try await client.query(
                     """
                     SELECT count(*) FROM events

@@ -53,7 +53,7 @@ import Testing
             // The first append is the writer's (stuck) batch; the next 50 wait in the queue behind it.
             let first = append("first")
             try await PostgresClient.withRunning(settings.owner, logger: logger) { owner in
-                try await waitFor("the writer to wait on the lock") {
+                try await poll("the writer to wait on the lock", every: .milliseconds(5)) {
                     let rows = try await owner.query(
                         "SELECT count(*) FROM pg_locks WHERE relation = 'events'::regclass AND NOT granted",
                         logger: logger)
@@ -62,9 +62,9 @@ import Testing
                 }
             }
             let early = (0..<50).map { append("early-\($0)") }
-            try await waitFor("50 appends queued") { store.pendingAppends >= 50 }
+            try await poll("50 appends queued", every: .milliseconds(5)) { store.pendingAppends >= 50 }
             await group.triggerGracefulShutdown()
-            try await waitFor("the store to stop taking appends") { !store.acceptsAppends }
+            try await poll("the store to stop taking appends", every: .milliseconds(5)) { !store.acceptsAppends }
             let after = (0..<20).map { append("late-\($0)") }
             var late: [String: String] = [:]
             for (index, task) in after.enumerated() { late["late-\(index)"] = await task.value }

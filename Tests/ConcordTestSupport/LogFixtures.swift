@@ -17,16 +17,3 @@ public func appendErasureOnly(_ settings: DatabaseSettings, subject: String) asy
             events: [event.eventData(metadata: EventMetadata(actor: "test", role: "admin"))])
     }
 }
-
-/// Waits until `condition` holds, checking it again after yielding; fails after `seconds`. For conditions that no
-/// notification announces (a count inside this process).
-public func waitFor(
-    _ what: String, seconds: Int = 30, every period: Duration = .milliseconds(5),
-    _ condition: () async throws -> Bool
-) async throws {
-    let deadline = ContinuousClock.now + .seconds(seconds)
-    while try await !condition() {
-        guard ContinuousClock.now < deadline else { throw ServeProcess.Failure("timed out waiting for \(what)") }
-        try await Task.sleep(for: period)
-    }
-}

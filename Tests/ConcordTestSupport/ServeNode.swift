@@ -137,13 +137,15 @@ public struct DeadlinePassed: Error, CustomStringConvertible {
 /// `DeadlinePassed` naming `what` once `deadline` has passed. For conditions on another process, which nothing in
 /// this one is told about.
 public func poll(
-    within deadline: Duration, _ what: @autoclosure () -> String, _ condition: () async throws -> Bool
+    within deadline: Duration = .seconds(30), _ what: @autoclosure () -> String,
+    every period: Duration = .milliseconds(100),
+    _ condition: () async throws -> Bool
 ) async throws {
     let end = ContinuousClock.now + deadline
     while true {
         if try await condition() { return }
         guard ContinuousClock.now < end else { throw DeadlinePassed(what: what()) }
-        try await Task.sleep(for: .milliseconds(100))
+        try await Task.sleep(for: period)
     }
 }
 
