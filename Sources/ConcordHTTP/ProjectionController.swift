@@ -93,15 +93,7 @@ struct ProjectionController: Sendable {
 
     /// Escalated complaints in the area and below: the coordinator's view for that level.
     func escalations(_ request: Request, _ context: ConcordRequestContext) async throws -> Response {
-        let principal = try context.requirePrincipal()
-        let code = try context.parameters.require("code")
-        let catalog = try await self.catalog()
-        guard catalog.area(code) != nil else { throw Self.notFound("no area \(code)") }
-        switch principal.role {
-        case .admin, .auditor: break
-        case .coordinator where catalog.isWithin(area: code, ancestor: principal.scope ?? ""): break
-        default: throw Self.notFound("no escalations in \(code) that you can see")
-        }
+        let (principal, code, catalog) = try await self.visibleArea(context, what: "escalations")
         var query = QueryParameters(request)
         var filter = try query.filter(catalog: catalog, allowed: ["status", "overdue", "category", "loop"])
         filter.kind = Complaint.streamType
@@ -110,6 +102,23 @@ struct ProjectionController: Sendable {
         let sensitive = principal.role == .admin || principal.role == .auditor
         return try await self.page(
             query, scope: CaseScope(sensitive: sensitive), filter: filter, order: .due, key: "escalations")
+    }
+
+    /// The caller, the area `{code}` of the route and the reference data, when the caller may see the area's lists:
+    /// auditors and admins any area, a coordinator its own and those below; anyone else is told there is none.
+    func visibleArea(
+        _ context: ConcordRequestContext, what: String
+    ) async throws -> (Principal, String, ReferenceCatalog) {
+        let principal = try context.requirePrincipal()
+        let code = try context.parameters.require("code")
+        let catalog = try await self.catalog()
+        guard catalog.area(code) != nil else { throw Self.notFound("no area \(code)") }
+        switch principal.role {
+        case .admin, .auditor: break
+        case .coordinator where catalog.isWithin(area: code, ancestor: principal.scope ?? ""): break
+        default: throw Self.notFound("no \(what) in \(code) that you can see")
+        }
+        return (principal, code, catalog)
     }
 
     /// The M&E indicators, as JSON or (with `Accept: text/csv` or `format=csv`) CSV.

@@ -6,15 +6,7 @@ extension ProjectionController {
     /// `GET /v1/areas/{code}/sensitive`: the sensitive complaints and appeals in the area and below, as counts only
     /// (`open`, `overdue`, `closed`, `total`), for the area's coordinators (and above), auditors and admins.
     func sensitiveCounts(_ request: Request, _ context: ConcordRequestContext) async throws -> Response {
-        let principal = try context.requirePrincipal()
-        let code = try context.parameters.require("code")
-        let catalog = try await self.catalog()
-        guard catalog.area(code) != nil else { throw Self.notFound("no area \(code)") }
-        switch principal.role {
-        case .admin, .auditor: break
-        case .coordinator where catalog.isWithin(area: code, ancestor: principal.scope ?? ""): break
-        default: throw Self.notFound("no counts of \(code) that you can see")
-        }
+        let (_, code, _) = try await self.visibleArea(context, what: "sensitive counts")
         try QueryParameters(request).refuseRest()
         let (queries, now) = (self.queries, self.clock.now())
         let counts = try await withDatabaseDeadline { try await queries.sensitiveCounts(area: code, now: now) }
