@@ -145,13 +145,18 @@ public func buildRouter(
     TrackingController(store: context.store, limiter: limiter).addRoutes(to: router)
     // The web workspace's pages (ConcordWeb renders them); a template that does not parse leaves them out, loudly.
     do {
-        WebController(
+        let web = WebController(
             sessions: sessions,
             complaints: CaseCommands<Complaint>(
                 store: context.store, vault: context.vault, reference: reference.data, users: users),
             reference: reference, queries: queries, store: context.store, limiter: limiter, clock: context.clock,
-            renderer: try WebRenderer()
-        ).addRoutes(to: router)
+            renderer: try WebRenderer())
+        // Before the pages: a page's 403 (a failed CSRF check, a page the role may not open) is an HTML page.
+        router.add(middleware: WebForbiddenPage(web: web))
+        web.addRoutes(to: router)
+        WebCoordinator(web: web).addRoutes(to: router)
+        WebDashboard(web: web).addRoutes(to: router)
+        WebAdmin(web: web, users: users, tokens: context.tokens).addRoutes(to: router)
     } catch {
         logger.critical("the web pages are off: a template does not parse", metadata: ["error": "\(error)"])
     }

@@ -96,12 +96,9 @@ struct ProjectionController: Sendable {
         let (principal, code, catalog) = try await self.visibleArea(context, what: "escalations")
         var query = QueryParameters(request)
         var filter = try query.filter(catalog: catalog, allowed: ["status", "overdue", "category", "loop"])
-        filter.kind = Complaint.streamType
-        filter.escalated = true
-        filter.area = code
-        let sensitive = principal.role == .admin || principal.role == .auditor
-        return try await self.page(
-            query, scope: CaseScope(sensitive: sensitive), filter: filter, order: .due, key: "escalations")
+        let list = Self.escalations(in: code, for: principal)
+        (filter.kind, filter.escalated, filter.area) = (list.filter.kind, list.filter.escalated, list.filter.area)
+        return try await self.page(query, scope: list.scope, filter: filter, order: .due, key: "escalations")
     }
 
     /// The caller, the area `{code}` of the route and the reference data, when the caller may see the area's lists:
@@ -113,12 +110,30 @@ struct ProjectionController: Sendable {
         let code = try context.parameters.require("code")
         let catalog = try await self.catalog()
         guard catalog.area(code) != nil else { throw Self.notFound("no area \(code)") }
-        switch principal.role {
-        case .admin, .auditor: break
-        case .coordinator where catalog.isWithin(area: code, ancestor: principal.scope ?? ""): break
-        default: throw Self.notFound("no \(what) in \(code) that you can see")
+        guard Self.seesAreaLists(principal, code, catalog: catalog) else {
+            throw Self.notFound("no \(what) in \(code) that you can see")
         }
         return (principal, code, catalog)
+    }
+
+    /// Who may see the lists of the area `code` (escalations, sensitive counts; the coordinator's page too):
+    /// auditors and admins any area, a coordinator its own and those below.
+    static func seesAreaLists(_ principal: Principal, _ code: String, catalog: ReferenceCatalog) -> Bool {
+        switch principal.role {
+        case .admin, .auditor: catalog.area(code) != nil
+        case .coordinator: catalog.isWithin(area: code, ancestor: principal.scope ?? "")
+        case .office, .programme: false
+        }
+    }
+
+    /// The escalations list of the area `code` as `principal` sees it: escalated complaints now in the area's
+    /// subtree, the sensitive ones for auditors and admins only (the API's list and the coordinator's page).
+    static func escalations(in code: String, for principal: Principal) -> (scope: CaseScope, filter: CaseFilter) {
+        var filter = CaseFilter()
+        filter.kind = Complaint.streamType
+        filter.escalated = true
+        filter.area = code
+        return (CaseScope(sensitive: principal.role == .admin || principal.role == .auditor), filter)
     }
 
     /// The M&E indicators, as JSON or (with `Accept: text/csv` or `format=csv`) CSV.
@@ -155,13 +170,14 @@ struct ProjectionController: Sendable {
                 status: .badRequest, title: "Invalid query parameter", detail: "format must be json or csv",
                 field: "format")
         }
-        try query.refuseRest()
         let catalog = try await self.catalog()
+        let filter = try query.filter(catalog: catalog, allowed: ["programme", "area"])
+        try query.refuseRest()
         let (queries, scope) = (self.queries, CaseScope(readableBy: principal, catalog: catalog))
         let indicators = try await withDatabaseDeadline(.seconds(30)) {
             try await Indicators.compute(
-                client: queries.client, scope: scope, grouping: grouping, series: series, from: from, to: to,
-                now: now, logger: queries.logger)
+                client: queries.client, scope: scope, filter: filter, grouping: grouping, series: series, from: from,
+                to: to, now: now, logger: queries.logger)
         }
         if format == "csv" {
             let csv = indicators.csv(period: ["from": from.rfc3339, "to": to.rfc3339, "as_of": now.rfc3339])

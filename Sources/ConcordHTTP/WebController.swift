@@ -57,6 +57,7 @@ struct WebController: Sendable {
                 ]
                 data["is_office"] = principal.role == .office
                 data["is_programme"] = principal.role == .programme
+                data["nav"] = WebPage.navigation(for: principal, locale: self.locale)
             }
             return data
         }
