@@ -38,6 +38,8 @@ import Testing
         let (status, output) = try await runProcess(
             URL(fileURLWithPath: "/usr/bin/env"), ["python3", script, "http://127.0.0.1:\(serve.port)", shots],
             environment: ProcessInfo.processInfo.environment)
+        // The pages, their screenshots and their sizes, in the test log.
+        print(output)
         #expect(status == 0, "the browser roles test failed:\n\(output)\nserve:\n\(serve.output)")
         #expect(output.contains("browser roles test passed"), "\(output)")
         serve.signal(SIGTERM)
