@@ -123,10 +123,11 @@ struct WebAdmin: Sendable {
         else { return self.web.notFound(visit) }
         let shown =
             form
-            ?? WebForm(values: [
-                "name": user.name, "role": user.role.rawValue, "scope": user.scope ?? "",
-                "focal_point": user.focalPoint ? "yes" : "",
-            ].filter { !$0.value.isEmpty })
+            ?? WebForm(
+                values: [
+                    "name": user.name, "role": user.role.rawValue, "scope": user.scope ?? "",
+                    "focal_point": user.focalPoint ? "yes" : "",
+                ].filter { !$0.value.isEmpty })
         var data = Self.formData(shown, problem: problem, locale: visit.locale)
         data["id"] = id.uuidString.lowercased()
         data["login"] = user.login

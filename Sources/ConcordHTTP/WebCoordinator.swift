@@ -41,7 +41,8 @@ struct WebCoordinator: Sendable {
         let limit = Self.limit
         let late = try await Problem.mapping {
             try await withDatabaseDeadline {
-                try await queries.cases(scope: scope, filter: overdue, order: .loopAge, after: nil, limit: limit, now: now)
+                try await queries.cases(
+                    scope: scope, filter: overdue, order: .loopAge, after: nil, limit: limit, now: now)
             }
         }
         let escalated = try await Problem.mapping {
@@ -67,7 +68,10 @@ struct WebCoordinator: Sendable {
             "areas": Self.choices(principal, catalog: catalog, selected: code),
         ]
         data["sensitive"] = ["open", "overdue", "closed", "total"].map { name in
-            ["name": name, "label": locale.text("area.sensitive.\(name)"), "count": locale.number(sensitive[name] ?? 0)]
+            [
+                "name": name, "label": locale.text("area.sensitive.\(name)"),
+                "count": locale.number(sensitive[name] ?? 0),
+            ]
         }
         return self.web.render("area", title: "area.title", visit, data)
     }

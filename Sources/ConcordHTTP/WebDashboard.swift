@@ -55,7 +55,9 @@ struct WebDashboard: Sendable {
         guard form.errors.isEmpty else {
             return self.render(visit, principal, form: form, figures: nil, status: .badRequest)
         }
-        let (queries, scope, filter) = (self.web.queries, CaseScope(readableBy: principal, catalog: catalog), form.filter)
+        let (queries, scope, filter) = (
+            self.web.queries, CaseScope(readableBy: principal, catalog: catalog), form.filter
+        )
         let (from, to) = (form.from, form.to)
         let results = try await Problem.mapping {
             try await withDatabaseDeadline(.seconds(30)) { () async throws -> [String: Indicators] in
@@ -81,7 +83,10 @@ struct WebDashboard: Sendable {
         if let figures {
             let total = figures["total"]?.rows.first ?? [:]
             data["headline"] = Self.headline.map { name in
-                ["label": locale.text("dash.figure.\(name)"), "value": Self.text(total[name], locale, name: name), "name": name]
+                [
+                    "label": locale.text("dash.figure.\(name)"), "value": Self.text(total[name], locale, name: name),
+                    "name": name,
+                ]
             }
             data["charts"] = Self.charts.map { chart in
                 self.chartView(chart, figures[chart.id]?.rows ?? [], form: form, locale: locale)
@@ -111,7 +116,8 @@ struct WebDashboard: Sendable {
         let description =
             locale.text("dash.chart.desc") + " "
             + bars.map { "\($0.label): \($0.text)" }.joined(separator: "; ")
-        let svg = WebChart(id: "chart-\(chart.id)", title: title, description: description, bars: bars, shape: chart.shape)
+        let svg = WebChart(
+            id: "chart-\(chart.id)", title: title, description: description, bars: bars, shape: chart.shape)
         return [
             "id": chart.id, "title": title, "svg": svg.svg, "empty": rows.isEmpty,
             "csv": "/v1/indicators?\(chart.query)&format=csv\(form.apiQuery)",
@@ -120,7 +126,10 @@ struct WebDashboard: Sendable {
                 [
                     "label": entry.label, "key": entry.key,
                     "cells": Self.tableColumns.map { name in
-                        ["id": "\(chart.id)-\(entry.key)-\(name)", "value": Self.text(entry.row[name], locale, name: name)]
+                        [
+                            "id": "\(chart.id)-\(entry.key)-\(name)",
+                            "value": Self.text(entry.row[name], locale, name: name),
+                        ]
                     },
                 ] as [String: Any]
             },
@@ -130,7 +139,8 @@ struct WebDashboard: Sendable {
     /// A group's name as people say it: the programme's or the area's name, a word for a recorded attribute.
     static func label(_ key: String, chart: Chart, _ catalog: ReferenceCatalog, _ locale: WebLocale) -> String {
         switch chart.id {
-        case "programme": return catalog.programme(key)?.name ?? catalog.serviceType(key)?.name ?? Self.word(key, locale)
+        case "programme":
+            return catalog.programme(key)?.name ?? catalog.serviceType(key)?.name ?? Self.word(key, locale)
         case "area": return catalog.area(key)?.name ?? Self.word(key, locale)
         default: return Self.word(key, locale)
         }

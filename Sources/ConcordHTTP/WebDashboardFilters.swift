@@ -18,7 +18,9 @@ struct DashboardFilters {
 
     init(_ request: Request, catalog: ReferenceCatalog, now: Timestamp) {
         for name in ["from", "to", "programme", "area"] {
-            let value = request.uri.queryParameters[Substring(name)].map(String.init)?.trimmingCharacters(in: .whitespaces) ?? ""
+            let value =
+                request.uri.queryParameters[Substring(name)].map(String.init)?.trimmingCharacters(in: .whitespaces)
+                ?? ""
             if !value.isEmpty { self.typed[name] = value }
         }
         self.now = now
@@ -27,7 +29,8 @@ struct DashboardFilters {
         self.to = self.time("to") ?? now
         // The API's default period: the year before `to`.
         self.from =
-            self.time("from") ?? Timestamp(microsecondsSinceEpoch: self.to.microsecondsSinceEpoch - 365 * 86_400_000_000)
+            self.time("from")
+            ?? Timestamp(microsecondsSinceEpoch: self.to.microsecondsSinceEpoch - 365 * 86_400_000_000)
         if self.errors.isEmpty, self.from >= self.to { self.errors["from"] = "dash.error.order" }
         if let programme = self.typed["programme"] {
             if catalog.receivingProgramme(programme) == nil {

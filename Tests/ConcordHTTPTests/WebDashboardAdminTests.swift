@@ -67,7 +67,8 @@ import Testing
             }
             // The headline is the API's total.
             let total = try await client.send(.get, "/v1/indicators?\(Self.period)", cookie: session)
-            guard case .array(let totals)? = total["indicators"], case .integer(let opened)? = totals.first?["cases_opened"]
+            guard case .array(let totals)? = total["indicators"],
+                case .integer(let opened)? = totals.first?["cases_opened"]
             else {
                 Issue.record("\(total.text)")
                 return
@@ -110,6 +111,25 @@ import Testing
             try await coordinator.signIn("coordinator")
             let own = try await coordinator.get("/dashboard?\(Self.period)")
             #expect(own.html.contains(#"<dd id="headline-cases_opened">4</dd>"#), "\(own.html)")
+        }
+    }
+
+    /// In French: the labels, the months and the period as French writes them.
+    @Test func theDashboardSpeaksFrench() async throws {
+        let settings = try await TestDatabases.shared.freshDatabase()
+        let tokens = try await Tokens.make(settings)
+        let clock = ManualClock(IndicatorBreakdownTests.september)
+        try await withApplication(settings: settings, configure: { $0.clock = clock.wallClock }) { client in
+            try await WebRolesTests.users(settings)
+            try await Self.lodge(client, tokens, clock)
+            try await waitForProjections(settings)
+            var auditor = WebVisitor(client, language: "fr")
+            try await auditor.signIn("auditor")
+            let page = try await auditor.get("/dashboard?\(Self.period)")
+            #expect(page.html.contains(#"<html lang="fr">"#) && page.html.contains("Cas par programme"))
+            #expect(page.html.contains(#"<th scope="row">sept. 2026</th>"#), "\(page.html)")
+            #expect(page.html.contains("1 sept. 2026"), "the period in French")
+            #expect(page.html.contains("Non renseigné") && !page.html.contains("Not recorded"))
         }
     }
 
@@ -177,8 +197,10 @@ import Testing
             let refused = try await admin.post("/admin/users", fields, csrfFrom: form)
             #expect(refused.status == .unprocessableContent)
             #expect(refused.html.contains(#"id="scope-error""#), "\(refused.html)")
-            #expect(refused.html.contains(#"value="new.clerk""#) && refused.html.contains(#"value="Awa &lt;Ndoye&gt;""#))
-            #expect(refused.html.contains(#"value="NOPE""#) && refused.html.contains(#"<option value="office" selected>"#))
+            #expect(
+                refused.html.contains(#"value="new.clerk""#) && refused.html.contains(#"value="Awa &lt;Ndoye&gt;""#))
+            #expect(
+                refused.html.contains(#"value="NOPE""#) && refused.html.contains(#"<option value="office" selected>"#))
             #expect(!refused.html.contains("secret password 1"), "the password is not sent back")
             WebVisitor.checkForms(refused, "refused user")
             // A short password and a taken login: each said beside its field.
@@ -203,7 +225,10 @@ import Testing
             let form = try await admin.get("/admin/users")
             let created = try await admin.post(
                 "/admin/users",
-                ["login": "awa", "name": "Awa Ndoye", "role": "office", "scope": "OFF-002", "password": Users.password],
+                [
+                    "login": "awa", "name": "Awa Ndoye", "role": "office", "scope": "OFF-002",
+                    "password": Users.password,
+                ],
                 csrfFrom: form)
             #expect(created.status == .seeOther, "\(created.html)")
             let location = try #require(created.headers[.location])
@@ -223,7 +248,8 @@ import Testing
                 csrfFrom: page)
             #expect(changed.status == .seeOther, "\(changed.html)")
             let after = try await admin.get(location)
-            #expect(after.html.contains(#"<option value="programme" selected>"#) && after.html.contains(#"value="CCT""#))
+            #expect(
+                after.html.contains(#"<option value="programme" selected>"#) && after.html.contains(#"value="CCT""#))
             // Deactivated: the session ends and the user can no longer sign in.
             #expect(try await admin.post(location, ["active": "false"], csrfFrom: after).status == .seeOther)
             try await poll(within: .seconds(10), "the deactivated user's session still works") {
@@ -231,11 +257,13 @@ import Testing
             }
             var retry = WebVisitor(client)
             let signIn = try await retry.get("/")
-            let refused = try await retry.post("/signin", ["login": "awa", "password": Users.password], csrfFrom: signIn)
+            let refused = try await retry.post(
+                "/signin", ["login": "awa", "password": Users.password], csrfFrom: signIn)
             #expect(refused.status != .seeOther)
             // An admin cannot deactivate themselves.
             let list = try await admin.get("/admin/users")
-            let own = try #require(list.html.firstMatch(of: #/href="(/admin/users/[0-9a-f-]+)">admin</#).map { String($0.1) })
+            let own = try #require(
+                list.html.firstMatch(of: #/href="(/admin/users/[0-9a-f-]+)">admin</#).map { String($0.1) })
             let selfRefused = try await admin.post(own, ["active": "false"], csrfFrom: list)
             #expect(selfRefused.status == .unprocessableContent && selfRefused.html.contains(#"id="active-error""#))
         }
@@ -256,12 +284,16 @@ import Testing
             #expect(bad.html.contains(#"value="Kiosk 7""#) && !bad.html.contains(#"id="token-secret""#))
             let issued = try await admin.post(
                 "/admin/tokens",
-                ["role": "office", "scope": "OFF-001", "label": "Kiosk 7", "owner": "kiosk-team", "expires_days": "90"],
+                [
+                    "role": "office", "scope": "OFF-001", "label": "Kiosk 7", "owner": "kiosk-team",
+                    "expires_days": "90",
+                ],
                 csrfFrom: form)
             #expect(issued.status == .created, "\(issued.html)")
-            let secret = try #require(issued.html.firstMatch(of: #/id="token-secret">(concord_[A-Za-z0-9_-]+)</#).map {
-                String($0.1)
-            })
+            let secret = try #require(
+                issued.html.firstMatch(of: #/id="token-secret">(concord_[A-Za-z0-9_-]+)</#).map {
+                    String($0.1)
+                })
             #expect(try await client.send(.get, "/v1/offices/OFF-001/cases", token: secret).status == .ok)
             // The list never shows it again.
             let list = try await admin.get("/admin/tokens")

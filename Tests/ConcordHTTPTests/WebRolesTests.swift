@@ -148,7 +148,8 @@ import Testing
             #expect(page.html.contains(#"id="overdue-C-01-01">\#(inC0101)<"#))
             #expect(page.html.contains(#"id="escalated-D-01">1<"#))
             #expect(page.html.contains(#"id="overdue-D-02">0<"#))
-            #expect(page.html.contains(#"id="sensitive-total">1<"#) && page.html.contains(#"id="sensitive-overdue">1<"#))
+            #expect(
+                page.html.contains(#"id="sensitive-total">1<"#) && page.html.contains(#"id="sensitive-overdue">1<"#))
             for hidden in [sensitive, "SENSITIVE-DETAIL", elsewhere, "D-03", "Amina"] {
                 #expect(!page.html.contains(hidden), "the coordinator's page shows \(hidden)")
             }
