@@ -24,20 +24,22 @@ struct WebAdmin: Sendable {
         }
         router.get("admin/users/:id") { request, context in
             try await self.web.serve(.users, request, context) { visit, _ in
-                try await self.userPage(try self.userID(context), visit, form: nil, problem: nil)
+                guard let id = Self.userID(context) else { return self.web.notFound(visit) }
+                return try await self.userPage(id, visit, form: nil, problem: nil)
             }
         }
         router.post("admin/users/:id") { request, context in
             try await self.web.serve(.users, request, context) { visit, principal in
-                try await self.change(request, try self.userID(context), visit, principal)
+                guard let id = Self.userID(context) else { return self.web.notFound(visit) }
+                return try await self.change(request, id, visit, principal)
             }
         }
         self.addTokenRoutes(to: router)
     }
 
-    func userID(_ context: ConcordRequestContext) throws -> UUID {
-        guard let id = UUID(uuidString: try context.parameters.require("id")) else { throw UserController.notFound }
-        return id
+    /// The user id of the path; nil when it is no id (the page then says there is nothing here).
+    static func userID(_ context: ConcordRequestContext) -> UUID? {
+        context.parameters.get("id").flatMap { UUID(uuidString: $0) }
     }
 
     // MARK: The list and the creation form

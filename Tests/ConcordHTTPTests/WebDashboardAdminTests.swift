@@ -211,6 +211,11 @@ import Testing
             again["password"] = "long enough password"
             let taken = try await admin.post("/admin/users", again, csrfFrom: form)
             #expect(taken.status == .conflict && taken.html.contains(#"id="login-error""#), "\(taken.html)")
+            // A user that does not exist, or an id that is none: the HTML not-found page.
+            for path in ["/admin/users/not-an-id", "/admin/users/\(UUID().uuidString)"] {
+                let missing = try await admin.get(path)
+                #expect(missing.status == .notFound && missing.html.contains("<html"), "\(path)")
+            }
             // Nothing was stored by the refusals.
             #expect(!(try await admin.get("/admin/users").html.contains("new.clerk")))
         }
