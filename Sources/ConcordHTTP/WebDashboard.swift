@@ -53,7 +53,7 @@ struct WebDashboard: Sendable {
         let now = self.web.clock.now()
         let form = DashboardFilters(request, catalog: catalog, now: now)
         guard form.errors.isEmpty else {
-            return self.render(visit, principal, form: form, figures: nil, status: .badRequest)
+            return self.render(visit, form: form, figures: nil, status: .badRequest)
         }
         let (queries, scope, filter) = (
             self.web.queries, CaseScope(readableBy: principal, catalog: catalog), form.filter
@@ -70,16 +70,16 @@ struct WebDashboard: Sendable {
                 return results
             }
         }
-        return self.render(visit, principal, form: form, figures: results, status: .ok)
+        return self.render(visit, form: form, figures: results, status: .ok)
     }
 
     func render(
-        _ visit: WebController.Visit, _ principal: Principal, form: DashboardFilters, figures: [String: Indicators]?,
+        _ visit: WebController.Visit, form: DashboardFilters, figures: [String: Indicators]?,
         status: HTTPResponse.Status
     ) -> Response {
         let locale = visit.locale
         let catalog = self.web.reference.data.catalog
-        var data: [String: Any] = form.view(principal, catalog: catalog, locale: locale)
+        var data: [String: Any] = form.view(catalog: catalog, locale: locale)
         if let figures {
             let total = figures["total"]?.rows.first ?? [:]
             data["headline"] = Self.headline.map { name in

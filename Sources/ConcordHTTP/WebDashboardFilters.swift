@@ -69,7 +69,7 @@ struct DashboardFilters {
     }
 
     /// The form's fields: what was typed, the choices, the errors.
-    func view(_ principal: Principal, catalog: ReferenceCatalog, locale: WebLocale) -> [String: Any] {
+    func view(catalog: ReferenceCatalog, locale: WebLocale) -> [String: Any] {
         let programmes = catalog.programmes.values.sorted { $0.code < $1.code }.map { programme in
             ["value": programme.code, "label": programme.name, "selected": programme.code == self.typed["programme"]]
                 as [String: Any]
