@@ -102,6 +102,28 @@ import Testing
         }
     }
 
+    /// A signed-in user of another role who posts the admin's forms, with a valid token of their own session, is
+    /// refused with the 403 page and nothing is created.
+    @Test func anotherRolePostingTheAdminsFormsIsRefused() async throws {
+        let settings = try await TestDatabases.shared.freshDatabase()
+        try await withApplication(settings: settings) { client in
+            try await Self.users(settings)
+            var coordinator = WebVisitor(client)
+            try await coordinator.signIn("coordinator")
+            let own = try await coordinator.get("/area")
+            let user = ["login": "sneaky", "name": "Sneaky", "role": "admin", "password": "long enough password"]
+            let created = try await coordinator.post("/admin/users", user, csrfFrom: own)
+            #expect(created.status == .forbidden && created.html.contains("Not allowed"))
+            let token = try await coordinator.post(
+                "/admin/tokens", ["role": "admin", "expires_days": "365"], csrfFrom: own)
+            #expect(token.status == .forbidden && !token.html.contains("concord_"))
+            var admin = WebVisitor(client)
+            try await admin.signIn("admin")
+            #expect(!(try await admin.get("/admin/users").html.contains("sneaky")))
+            #expect(try await admin.get("/admin/tokens").html.contains(#"<tbody></tbody>"#))
+        }
+    }
+
     /// Overdue loops, escalations and sensitive counts of the coordinator's province, by district and community:
     /// never another province, never a sensitive complaint's details; the case pages linked are readable.
     @Test func theCoordinatorSeesItsAreaAndSensitiveCasesOnlyAsCounts() async throws {
