@@ -5,8 +5,9 @@ import Testing
 
 /// The coordinator's, the M&E officer's and the admin's pages in a real headless Chromium:
 /// `scripts/browser_roles_test.py` drives `concord serve` (a child process, on a fresh database with the demo
-/// reference data, the demo users and a few complaints) and saves `roles-*.png` under `.concord/screenshots/`, at
-/// desktop width and at 360 px. Like BrowserTests, a missing browser fails the test; it is never skipped.
+/// reference data, the demo users and a few complaints) and saves `roles-*.png`, at desktop width and at 360 px,
+/// under `.concord/screenshots/roles/` (apart from BrowserTests', which may run at the same time). Like
+/// BrowserTests, a missing browser fails the test; it is never skipped.
 @Suite(.timeLimit(.minutes(3))) struct BrowserRolesTests {
     @Test func theCoordinatorTheAuditorAndTheAdminInTheBrowser() async throws {
         let settings = try await TestDatabases.shared.freshDatabase()
@@ -34,7 +35,7 @@ import Testing
             #expect(answer.hasPrefix("HTTP/1.1 201"), "\(answer.prefix(300))")
         }
         let script = BrowserTests.projectDirectory.appendingPathComponent("scripts/browser_roles_test.py").path
-        let shots = BrowserTests.projectDirectory.appendingPathComponent(".concord/screenshots").path
+        let shots = BrowserTests.projectDirectory.appendingPathComponent(".concord/screenshots/roles").path
         let (status, output) = try await runProcess(
             URL(fileURLWithPath: "/usr/bin/env"), ["python3", script, "http://127.0.0.1:\(serve.port)", shots],
             environment: ProcessInfo.processInfo.environment)
