@@ -101,7 +101,7 @@ struct WebController: Sendable {
     func requireCSRF(_ form: WebForm, _ visit: Visit) throws {
         guard CSRF.matches(form.values[CSRF.field], visit.csrf) else {
             throw Problem(
-                status: .forbidden, title: "Form expired",
+                status: .forbidden, title: CSRF.refusal,
                 detail: "this form is missing its security token or is from another session: reload the page")
         }
     }

@@ -52,8 +52,8 @@ struct WebForbiddenPage: RouterMiddleware {
         do {
             return try await next(request, context)
         } catch let problem as Problem where problem.statusCode == 403 {
-            // `requireCSRF`'s refusal is the only 403 titled so: its page says to reload the form.
-            let key = problem.title == "Form expired" ? "forbidden.csrf" : "forbidden.text"
+            // `requireCSRF`'s refusal: its page says to reload the form.
+            let key = problem.title == CSRF.refusal ? "forbidden.csrf" : "forbidden.text"
             return self.web.forbidden(self.web.visit(request, context), message: key)
         }
     }
@@ -77,4 +77,9 @@ extension WebController {
         guard page.opens(principal) else { return self.forbidden(visit) }
         return try await body(visit, principal)
     }
+}
+
+extension CSRF {
+    /// The title of the refusal of a form without its token, which the 403 page recognises.
+    static let refusal = "Form expired"
 }
