@@ -36,7 +36,21 @@ def shot(driver, name):
     if not driver.save_screenshot(path):
         raise RuntimeError(f"no screenshot at {path}")
     size = len(driver.page_source.encode())
-    print(f"screenshot {path} ({driver.current_url}, page about {size} bytes, plus the shared stylesheet)")
+    css = stylesheet_size()
+    print(f"screenshot {path} ({driver.current_url}, page {size} bytes + stylesheet {css} bytes)")
+    check(size + css < 100_000, f"{name}: a first load of {size + css} bytes, over 100 KB", driver)
+
+
+stylesheet = []
+
+
+def stylesheet_size():
+    """The shared stylesheet's size, fetched once: every page loads it, nothing else."""
+    if not stylesheet:
+        import urllib.request
+        with urllib.request.urlopen(BASE + "/static/concord.css") as answer:
+            stylesheet.append(len(answer.read()))
+    return stylesheet[0]
 
 
 def check(condition, message, driver):

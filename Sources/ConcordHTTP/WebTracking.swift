@@ -47,6 +47,22 @@ extension WebController {
         }
         return self.render(
             "track", title: "track.title", visit,
-            ["code": code, "found": true, "status": locale.text("track.\(kind).\(status)")])
+            [
+                "code": code, "found": true, "status": locale.text("track.\(kind).\(status)"),
+                "steps": Self.trackedSteps(members, locale: locale, now: self.clock.now()),
+            ])
+    }
+
+    /// The days of the steps a tracking view holds, in the visitor's language ("Received: 2 December").
+    static func trackedSteps(_ members: JSONObject, locale: WebLocale, now: Timestamp) -> [[String: String]] {
+        let keys = [
+            "lodged_at", "created_at", "acknowledged_at", "resolved_at", "decided_at", "completed_at", "closed_at",
+        ]
+        return keys.compactMap { key in
+            guard let text = members[key]?.stringValue, case .success(let time) = Timestamp.parseRFC3339(text) else {
+                return nil
+            }
+            return ["label": locale.text("track.when.\(key)"), "day": locale.day(time, now: now)]
+        }
     }
 }

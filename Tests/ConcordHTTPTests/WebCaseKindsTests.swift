@@ -237,8 +237,16 @@ import Testing
             let closed = try await clerk.get(path)
             #expect(closed.html.contains(#"<dd id="case-status">Closed</dd>"#))
             #expect(closed.html.contains("Overturned in the appellant"))
+            // The public page in French: the status and each step's day, the French way.
             var visitor = WebVisitor(client, language: "fr")
-            #expect(try await visitor.get("/track?code=\(code)").html.contains("Votre recours est clos."))
+            let tracked = try await visitor.get("/track?code=\(code)")
+            #expect(tracked.html.contains("Votre recours est clos."))
+            let months = [
+                "janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre",
+                "novembre", "décembre",
+            ]
+            let received = tracked.html.firstMatch(of: #/<dt>Reçue le</dt><dd>(\d{1,2}) (\p{L}+)/#)
+            #expect(received.map { months.contains(String($0.2)) } == true, "\(tracked.html)")
         }
     }
 
