@@ -59,7 +59,8 @@ struct ProjectionController: Sendable {
     func officeCases(_ request: Request, _ context: ConcordRequestContext) async throws -> Response {
         let principal = try context.requirePrincipal()
         let code = try context.parameters.require("code")
-        let found = try await self.officePage(QueryParameters(request), principal: principal, code: code, order: .newest)
+        let found = try await self.officePage(
+            QueryParameters(request), principal: principal, code: code, order: .newest)
         return found.response(key: "cases")
     }
 

@@ -11,6 +11,8 @@ struct WebField: Sendable {
         case lines
         /// A programme or service type of the reference data (`new_receiver`).
         case receiver
+        /// An area of the reference data (`to_area`).
+        case area
     }
     var name: String
     var input: Input
@@ -59,7 +61,7 @@ extension Complaint: WebCaseKind {
         "add_note": [WebField(name: "text", input: .textarea, required: true)],
         "record_finding": [WebField(name: "text", input: .textarea, required: true)],
         "escalate": [
-            WebField(name: "to_area", input: .text, required: true),
+            WebField(name: "to_area", input: .area, required: true),
             WebField(name: "reason", input: .textarea, required: true),
         ],
         "transfer": [
@@ -118,8 +120,12 @@ extension Appeal: WebCaseKind {
             ("field.area", catalog.area(state.area)?.name ?? state.area),
             ("case.lodged", locale.format(state.lodgedAt)),
         ]
-        if let level = state.reviewLevel { facts.append(("field.review_level", locale.choice("review_level", level.rawValue))) }
-        if let decision = state.decision { facts.append(("field.decision", locale.choice("decision", decision.rawValue))) }
+        if let level = state.reviewLevel {
+            facts.append(("field.review_level", locale.choice("review_level", level.rawValue)))
+        }
+        if let decision = state.decision {
+            facts.append(("field.decision", locale.choice("decision", decision.rawValue)))
+        }
         return facts
     }
 
@@ -165,7 +171,9 @@ extension Referral: WebCaseKind {
             ("field.urgency", locale.choice("urgency", state.urgency.rawValue)),
             ("field.referral_type", state.referralType), ("case.created", locale.format(state.createdAt)),
         ]
-        if let reason = state.declineReason { facts.append(("field.decline_reason", locale.choice("reason", reason.rawValue))) }
+        if let reason = state.declineReason {
+            facts.append(("field.decline_reason", locale.choice("reason", reason.rawValue)))
+        }
         if let next = state.redirectedTo { facts.append(("field.redirected_to", next)) }
         return facts
     }

@@ -83,7 +83,9 @@ extension WebController {
             if let next = page.next {
                 var query = filters.filter { $0.key != "limit" && $0.key != "after" }
                 query["after"] = next.text
-                data["next"] = "?" + query.sorted { $0.key < $1.key }.map { "\($0.key)=\(Self.escape($0.value))" }
+                data["next"] =
+                    "?"
+                    + query.sorted { $0.key < $1.key }.map { "\($0.key)=\(Self.escape($0.value))" }
                     .joined(separator: "&")
                 data["next_after"] = next.text
             }
@@ -122,13 +124,16 @@ extension WebController {
         let handled = AccessPolicy.handledCodes(by: scope, catalog: catalog)
         let kinds = [Complaint.streamType, Appeal.streamType, Referral.streamType]
         let data: [String: Any] = [
-            "kinds": self.options(kinds.map { ($0, locale.text("kind.\($0)")) }, selected: filters["kind"], blank: locale.text("filter.any")),
-            "statuses": self.options(Self.statuses(locale), selected: filters["status"], blank: locale.text("filter.any")),
+            "kinds": self.options(
+                kinds.map { ($0, locale.text("kind.\($0)")) }, selected: filters["kind"],
+                blank: locale.text("filter.any")),
+            "statuses": self.options(
+                Self.statuses(locale), selected: filters["status"], blank: locale.text("filter.any")),
             "service_types": self.options(
                 handled.map { ($0, catalog.receiverName($0)) }, selected: code == scope ? nil : code,
                 blank: locale.text("filter.any")),
             "areas": self.options(
-                catalog.areas.values.sorted { $0.code < $1.code }.map { ($0.code, "\($0.code) · \($0.name)") },
+                self.areas(),
                 selected: filters["area"], blank: locale.text("filter.any")),
         ]
         let lists = self.lists
@@ -198,7 +203,9 @@ extension WebController {
         let filters = Self.listQuery(request, ["kind", "loop"])
         let kinds = [Complaint.streamType, Appeal.streamType, Referral.streamType]
         let data: [String: Any] = [
-            "kinds": self.options(kinds.map { ($0, locale.text("kind.\($0)")) }, selected: filters["kind"], blank: locale.text("filter.any")),
+            "kinds": self.options(
+                kinds.map { ($0, locale.text("kind.\($0)")) }, selected: filters["kind"],
+                blank: locale.text("filter.any")),
             "loops": self.options(
                 LoopStatus.allCases.map { ($0.rawValue, locale.text("loop.status.\($0.rawValue)")) },
                 selected: filters["loop"], blank: locale.text("filter.any")),

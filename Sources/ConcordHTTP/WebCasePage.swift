@@ -26,14 +26,17 @@ extension WebController {
     }
 
     func addCaseRoutes<Kind: WebCaseKind>(_ kind: Kind.Type, to router: Router<ConcordRequestContext>) {
-        router.get("\(Kind.collection)/:id") { request, context in try await self.showCase(Kind.self, request, context) }
+        router.get("\(Kind.collection)/:id") { request, context in try await self.showCase(Kind.self, request, context)
+        }
         router.post("\(Kind.collection)/:id/:command") { request, context in
             try await self.command(Kind.self, request, context)
         }
     }
 
     /// The case, or nil when it does not exist or this user may not read it (one answer: 404).
-    func readable<Kind: WebCaseKind>(_ kind: Kind.Type, _ id: String, _ principal: Principal) async throws -> ReadCase<
+    func readable<Kind: WebCaseKind>(
+        _ kind: Kind.Type, _ id: String, _ principal: Principal
+    ) async throws -> ReadCase<
         Kind
     >? {
         try await self.referenceReady()
@@ -82,7 +85,9 @@ extension WebController {
         ]
         if redacted {
             // The redacted view: status, loop and the outcome to tell the person; no texts, no person, no history.
-            if let outcome = summary.outcome { data["facts"] = [["label": locale.text("field.outcome"), "value": locale.choice("outcome", outcome)]] }
+            if let outcome = summary.outcome {
+                data["facts"] = [["label": locale.text("field.outcome"), "value": locale.choice("outcome", outcome)]]
+            }
         } else {
             data["facts"] = Kind.facts(state, catalog: catalog, locale: locale).map {
                 ["label": locale.text($0.0), "value": $0.1]
@@ -190,12 +195,19 @@ extension WebController {
             out["select"] = true
             out["options"] =
                 blank + choices.map { ["value": $0, "label": locale.choice(field.name, $0), "selected": $0 == chosen] }
-        case .receiver:
+        case .receiver, .area:
             out["select"] = true
-            out["options"] =
-                blank + self.receivers().map { ["value": $0.0, "label": $0.1, "selected": $0.0 == chosen] }
+            let choices = if case .area = field.input { self.areas() } else { self.receivers() }
+            out["options"] = blank + choices.map { ["value": $0.0, "label": $0.1, "selected": $0.0 == chosen] }
         }
         return out
+    }
+
+    /// The areas, by code.
+    func areas() -> [(String, String)] {
+        self.reference.data.catalog.areas.values.sorted { $0.code < $1.code }.map {
+            ($0.code, "\($0.code) · \($0.name)")
+        }
     }
 
     /// The programmes and service types a case may be addressed to, by code.
@@ -231,7 +243,8 @@ extension WebController {
             _ = try await Problem.mapping { try await commands.send(command, to: id, pipeline) }
             return WebResponse.seeOther("/\(Kind.collection)/\(id)")
         } catch let problem as Problem where problem.statusCode < 500 && problem.statusCode != 401 {
-            return self.casePage(visit, principal, found, failed: FailedCommand(command: name, form: form, problem: problem))
+            return self.casePage(
+                visit, principal, found, failed: FailedCommand(command: name, form: form, problem: problem))
         }
     }
 

@@ -47,7 +47,7 @@ extension WebController {
             values.map { ["value": $0.0, "label": $0.1, "selected": $0.0 == selected] }
         }
         let programmes = catalog.programmes.values.sorted { $0.code < $1.code }.map { ($0.code, $0.name) }
-        let areas = catalog.areas.values.sorted { $0.code < $1.code }.map { ($0.code, "\($0.code) · \($0.name)") }
+        let areas = self.areas()
         let errors = Self.fieldErrors(
             problem,
             form: [

@@ -56,7 +56,9 @@ extension WebController {
     }
 
     /// The select fields of a creation form: each named list of (value, label) with what was chosen.
-    func choices(_ form: WebForm, _ lists: [String: [(String, String)]], blank: Set<String>, locale: WebLocale)
+    func choices(
+        _ form: WebForm, _ lists: [String: [(String, String)]], blank: Set<String>, locale: WebLocale
+    )
         -> [String: Any]
     {
         var out: [String: Any] = [:]
@@ -65,7 +67,8 @@ extension WebController {
         }
         for (name, values) in Self.attributeChoices {
             out[name] = self.options(
-                values.map { ($0, locale.choice(name, $0)) }, selected: form[name], blank: locale.text("filter.not_stated"))
+                values.map { ($0, locale.choice(name, $0)) }, selected: form[name],
+                blank: locale.text("filter.not_stated"))
         }
         return out
     }
@@ -114,7 +117,7 @@ extension WebController {
             catalog.programmes.values.sorted { $0.code < $1.code }.map { ($0.code, $0.name) },
             selected: form["programme"], blank: nil)
         data["areas"] = self.options(
-            catalog.areas.values.sorted { $0.code < $1.code }.map { ($0.code, "\($0.code) · \($0.name)") },
+            self.areas(),
             selected: form["area"], blank: nil)
         data["contacts"] = self.options(
             ContactPreference.allCases.map { ($0.rawValue, locale.text("contact.\($0.rawValue)")) },
@@ -169,14 +172,18 @@ extension WebController {
     }
 
     static var referralFields: [String] {
-        ["receiver", "urgency", "referral_type", "reason", "kind", "reference", "complaint_id", "sex", "age_group",
-         "disability"] + Self.referralFormFields.map { "form_\($0)" }
+        [
+            "receiver", "urgency", "referral_type", "reason", "kind", "reference", "complaint_id", "sex", "age_group",
+            "disability",
+        ] + Self.referralFormFields.map { "form_\($0)" }
     }
 
     func referralForm(_ visit: Visit, form: WebForm, problem: Problem?) -> Response {
         let locale = visit.locale
         var data: [String: Any] = self.choices(form, [:], blank: [], locale: locale)
-        data["receivers"] = self.options(self.receivers(), selected: form["receiver"], blank: nil)
+        // No receiver is chosen for the clerk: a referral sent to the first of the list by mistake is worse
+        // than a form that asks again.
+        data["receivers"] = self.options(self.receivers(), selected: form["receiver"], blank: "—")
         data["urgencies"] = self.options(
             Referral.Urgency.allCases.map { ($0.rawValue, locale.choice("urgency", $0.rawValue)) },
             selected: form["urgency"] ?? "routine", blank: nil)

@@ -16,7 +16,8 @@ extension WebController {
             party = locale.text("loop.area_party").replacingOccurrences(of: "{area}", with: area)
         case .programme, .office: party = catalog.name(of: pending.party)
         }
-        var sentence = locale.text("loop.step.\(pending.step.rawValue)").replacingOccurrences(of: "{party}", with: party)
+        var sentence = locale.text("loop.step.\(pending.step.rawValue)").replacingOccurrences(
+            of: "{party}", with: party)
         if let due = pending.dueAt {
             let now = self.clock.now()
             let key = due < now ? "loop.overdue" : "loop.due"

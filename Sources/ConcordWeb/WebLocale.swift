@@ -15,8 +15,11 @@ public struct WebLocale: Sendable {
         for code in supported {
             // `en.json`, then each `en.<part>.json` (one per group of pages, so that pages are added without
             // editing one shared file).
-            let names = ["\(code).json"]
-                + WebAssets.files.keys.filter { $0.hasPrefix("\(code).") && $0 != "\(code).json" && $0.hasSuffix(".json") }
+            let names =
+                ["\(code).json"]
+                + WebAssets.files.keys.filter {
+                    $0.hasPrefix("\(code).") && $0 != "\(code).json" && $0.hasSuffix(".json")
+                }
                 .sorted()
             var strings: [String: String] = [:]
             for name in names {

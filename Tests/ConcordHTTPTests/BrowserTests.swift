@@ -42,8 +42,9 @@ import Testing
         #expect(status == 0, "the browser test failed:\n\(output)\nserve:\n\(serve.output)")
         #expect(output.contains("browser test passed"), "\(output)")
         // The pages visited, their screenshots and the size of each first load, for the record.
-        print(output.split(separator: "\n").filter { $0.hasPrefix("screenshot") || $0.contains("passed") }
-            .joined(separator: "\n"))
+        print(
+            output.split(separator: "\n").filter { $0.hasPrefix("screenshot") || $0.contains("passed") }
+                .joined(separator: "\n"))
         serve.signal(SIGTERM)
         _ = await serve.exitStatus()
     }

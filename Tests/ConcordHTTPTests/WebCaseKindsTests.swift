@@ -64,7 +64,8 @@ import Testing
             #expect(code.hasPrefix("R-"))
             let path = "/referrals/\(code)"
             let created = try await clerk.get(path)
-            #expect(created.html.contains("Acknowledgement from National Health Insurance Scheme, due "), "\(created.html)")
+            #expect(
+                created.html.contains("Acknowledgement from National Health Insurance Scheme, due "), "\(created.html)")
             #expect(created.html.contains(#"id="form-cancel""#) && !created.html.contains(#"id="form-accept""#))
             var health = WebVisitor(client)
             try await health.signIn("health")
@@ -74,9 +75,13 @@ import Testing
             #expect(completed.html.contains("Counter-referral feedback from National Health Insurance Scheme, due "))
             var french = WebVisitor(client, language: "fr")
             try await french.signIn("clerk")
-            #expect(try await french.get(path).html.contains("Retour d&#39;information de National Health Insurance Scheme, "))
+            #expect(
+                try await french.get(path).html.contains(
+                    "Retour d&#39;information de National Health Insurance Scheme, "))
             // HEALTH owes feedback: its feedback page says so once the projection has it.
-            try await poll(within: .seconds(20), "\(code) owes feedback") { try await health.get("/feedback").html.contains(code) }
+            try await poll(within: .seconds(20), "\(code) owes feedback") {
+                try await health.get("/feedback").html.contains(code)
+            }
             try await Self.send(
                 &health, path, "post_feedback",
                 ["outcome": "Enrolled in the nutrition programme", "services_given": "Assessment\nFood supplement"])
@@ -231,7 +236,8 @@ import Testing
             #expect(try await officer.get("/queue?service_type=HEALTH").status == .badRequest)
             try await Self.send(&officer, path, "acknowledge")
             try await Self.send(&officer, path, "assign", ["review_level": "district"])
-            try await Self.send(&officer, path, "decide", ["decision": "overturned", "reasoning": "Income re-checked."])
+            try await Self.send(
+                &officer, path, "decide", ["decision": "overturned", "reasoning": "Income re-checked."])
             try await Self.send(&clerk, path, "notify_appellant", ["method": "sms"])
             try await Self.send(&clerk, path, "close")
             let closed = try await clerk.get(path)
