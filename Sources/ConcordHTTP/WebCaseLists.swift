@@ -44,9 +44,9 @@ extension WebController {
     func rows(_ page: CasePage, locale: WebLocale) -> [[String: Any]] {
         page.items.map { item in
             guard case .object(let members) = item.json else { return ["id": item.id] }
-            let collection = TrackingCode.parse(item.id).map { Self.collection(of: $0.kind) }
+            let kind = TrackingCode.Kind.allCases.first { $0.streamType == item.kind } ?? .complaint
             var row: [String: Any] = [
-                "id": item.id, "href": "/\((try? collection.get()) ?? Complaint.collection)/\(item.id)",
+                "id": item.id, "href": "/\(Self.collection(of: kind))/\(item.id)",
                 "kind": locale.text("kind.\(item.kind)"),
                 "status": locale.text("status.\(item.kind).\(members["status"]?.stringValue ?? "")"),
                 "loop": locale.text("loop.status.\(members["loop"]?.stringValue ?? "")"),
@@ -122,11 +122,8 @@ extension WebController {
         var filters = Self.listQuery(request, ["kind", "status", "service_type", "area"])
         let code = filters.removeValue(forKey: "service_type") ?? scope
         let handled = AccessPolicy.handledCodes(by: scope, catalog: catalog)
-        let kinds = [Complaint.streamType, Appeal.streamType, Referral.streamType]
         let data: [String: Any] = [
-            "kinds": self.options(
-                kinds.map { ($0, locale.text("kind.\($0)")) }, selected: filters["kind"],
-                blank: locale.text("filter.any")),
+            "kinds": Self.kindOptions(selected: filters["kind"], locale: locale),
             "statuses": self.options(
                 Self.statuses(locale), selected: filters["status"], blank: locale.text("filter.any")),
             "service_types": self.options(
@@ -145,6 +142,13 @@ extension WebController {
         ) {
             try await lists.queuePage(QueryParameters(values: filters), principal: principal, code: code)
         }
+    }
+
+    /// The kinds of case, for a filter.
+    static func kindOptions(selected: String?, locale: WebLocale) -> [[String: Any]] {
+        let kinds = [Complaint.streamType, Appeal.streamType, Referral.streamType]
+        return [["value": "", "label": locale.text("filter.any"), "selected": selected == nil]]
+            + kinds.map { ["value": $0, "label": locale.text("kind.\($0)"), "selected": $0 == selected] }
     }
 
     /// Every status of every kind, labelled by the first kind that has it.
@@ -201,11 +205,8 @@ extension WebController {
         }
         let locale = visit.locale
         let filters = Self.listQuery(request, ["kind", "loop"])
-        let kinds = [Complaint.streamType, Appeal.streamType, Referral.streamType]
         let data: [String: Any] = [
-            "kinds": self.options(
-                kinds.map { ($0, locale.text("kind.\($0)")) }, selected: filters["kind"],
-                blank: locale.text("filter.any")),
+            "kinds": Self.kindOptions(selected: filters["kind"], locale: locale),
             "loops": self.options(
                 LoopStatus.allCases.map { ($0.rawValue, locale.text("loop.status.\($0.rawValue)")) },
                 selected: filters["loop"], blank: locale.text("filter.any")),

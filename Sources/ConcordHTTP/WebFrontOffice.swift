@@ -55,16 +55,9 @@ extension WebController {
         for (name, _) in Self.attributeChoices { if let value = form[name] { body[name] = .string(value) } }
     }
 
-    /// The select fields of a creation form: each named list of (value, label) with what was chosen.
-    func choices(
-        _ form: WebForm, _ lists: [String: [(String, String)]], blank: Set<String>, locale: WebLocale
-    )
-        -> [String: Any]
-    {
+    /// The person attributes' choices, with what was chosen ("not stated" when nothing was).
+    func attributeOptions(_ form: WebForm, locale: WebLocale) -> [String: Any] {
         var out: [String: Any] = [:]
-        for (name, values) in lists {
-            out[name] = self.options(values, selected: form[name], blank: blank.contains(name) ? "—" : nil)
-        }
         for (name, values) in Self.attributeChoices {
             out[name] = self.options(
                 values.map { ($0, locale.choice(name, $0)) }, selected: form[name],
@@ -110,7 +103,7 @@ extension WebController {
     func appealForm(_ visit: Visit, form: WebForm, problem: Problem?) -> Response {
         let (catalog, locale) = (self.reference.data.catalog, visit.locale)
         let against = ["eligibility", "amount", "suspension", "complaint_outcome"]
-        var data = self.choices(form, [:], blank: [], locale: locale)
+        var data = self.attributeOptions(form, locale: locale)
         data["against_choices"] = self.options(
             against.map { ($0, locale.text("against.\($0)")) }, selected: form["against"], blank: nil)
         data["programmes"] = self.options(
@@ -180,7 +173,7 @@ extension WebController {
 
     func referralForm(_ visit: Visit, form: WebForm, problem: Problem?) -> Response {
         let locale = visit.locale
-        var data: [String: Any] = self.choices(form, [:], blank: [], locale: locale)
+        var data = self.attributeOptions(form, locale: locale)
         // No receiver is chosen for the clerk: a referral sent to the first of the list by mistake is worse
         // than a form that asks again.
         data["receivers"] = self.options(self.receivers(), selected: form["receiver"], blank: "—")
