@@ -63,6 +63,8 @@ import Testing
             let code = try await Self.refer(&clerk)
             #expect(code.hasPrefix("R-"))
             let path = "/referrals/\(code)"
+            // The home page's "open a case by its code" opens any kind.
+            #expect(try await clerk.get("/complaints/find?code=\(code.lowercased())").headers[.location] == path)
             let created = try await clerk.get(path)
             #expect(
                 created.html.contains("Acknowledgement from National Health Insurance Scheme, due "), "\(created.html)")
@@ -198,6 +200,17 @@ import Testing
                 #expect(refused.status == .notFound, "\(login) may not act on \(path)")
             }
             #expect(try await clerk.get(path).status == .notFound, "the office is on no side of this referral")
+            // Once the focal point has resolved the complaint, the office tells the person through the redacted
+            // view: the outcome is there, and the command, and still nothing of what the complaint says.
+            let complaintPath = "/complaints/\(complaintCode)"
+            try await Self.send(&focal, complaintPath, "acknowledge")
+            try await Self.send(&focal, complaintPath, "assign")
+            try await Self.send(
+                &focal, complaintPath, "resolve", ["outcome": "upheld", "actions_taken": "Staff moved."])
+            let toTell = try await clerk.get(complaintPath)
+            #expect(toTell.html.contains("Upheld") && !toTell.html.contains("Staff moved."), "\(toTell.html)")
+            try await Self.send(&clerk, complaintPath, "notify_complainant", ["method": "in_person"])
+            #expect(try await clerk.get(complaintPath).html.contains("The complainant was told the outcome"))
         }
     }
 
