@@ -81,7 +81,7 @@ extension WebController {
             "status": locale.text("status.\(Kind.streamType).\(Kind.stateName(state))"),
             "loop_status": locale.text("loop.status.\(summary.loopStatus(at: self.clock.now()).rawValue)"),
             "loop": self.loopSentence(summary, locale: locale), "forms": forms, "has_forms": !forms.isEmpty,
-            "redacted": redacted, "is_referral": Kind.streamType == Referral.streamType,
+            "redacted": redacted,
         ]
         if redacted {
             // The redacted view: status, loop and the outcome to tell the person; no texts, no person, no history.
@@ -104,7 +104,7 @@ extension WebController {
                 (data["texts"], data["has_texts"]) = (texts, !texts.isEmpty)
             }
         }
-        // The office that told the complainant the outcome may lodge an appeal against it from here.
+        // Once a complaint has its outcome, its office may lodge an appeal against it from here.
         if Kind.streamType == Complaint.streamType, principal.role == .office, !redacted, summary.outcome != nil {
             data["appeal_link"] = "/appeals/new?complaint_id=\(found.id)"
         }
@@ -116,14 +116,10 @@ extension WebController {
             status: failed == nil ? .ok : .unprocessableContent)
     }
 
-    /// Of the commands the state allows, those `principal` may send now: the API's `your_commands`.
+    /// The API's `your_commands` that have a form here.
     func yourCommands<Kind: WebCaseKind>(_ kind: Kind.Type, _ state: Kind.State, _ principal: Principal) -> [String] {
-        let (parties, catalog) = (Kind.parties(state), self.reference.data.catalog)
-        return Kind.allowedCommands(in: state).filter { command in
-            Kind.commandFields[command.rawValue] != nil
-                && AccessPolicy.canAct(
-                    principal, command: command.rawValue, side: Kind.side(of: command), parties, catalog: catalog)
-        }.map(\.rawValue)
+        CaseController<Kind>.yourCommands(state, for: principal, catalog: self.reference.data.catalog).map(\.rawValue)
+            .filter { Kind.commandFields[$0] != nil }
     }
 
     /// The case's texts (description, notes, reasons, the counter-referral, ...), as the API's view has them.

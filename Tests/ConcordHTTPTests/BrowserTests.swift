@@ -5,9 +5,11 @@ import Testing
 
 /// The web workspace in a real headless Chromium: `scripts/browser_test.py` drives `concord serve` (a child
 /// process, on a fresh database with the demo reference data and the demo users) through a complaint's whole
-/// loop, screenshots under `.concord/screenshots/`. `make test` installs the browser first
+/// loop and a referral's through to its acknowledged counter-referral feedback, screenshots under
+/// `.concord/screenshots/`. `make test` installs the browser first
 /// (`scripts/ensure-browser.sh`); a missing browser fails this test, it never skips it.
-@Suite(.timeLimit(.minutes(3))) struct BrowserTests {
+// Two journeys (a complaint's, a referral's) in a real browser: five minutes leaves room on a loaded machine.
+@Suite(.timeLimit(.minutes(5))) struct BrowserTests {
     struct DemoUsers: Decodable {
         struct User: Decodable {
             var login: String
