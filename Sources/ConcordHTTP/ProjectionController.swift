@@ -28,6 +28,12 @@ struct ProjectionController: Sendable {
     func queue(_ request: Request, _ context: ConcordRequestContext) async throws -> Response {
         let principal = try context.requirePrincipal()
         let code = try context.parameters.require("code")
+        let found = try await self.queuePage(QueryParameters(request), principal: principal, code: code)
+        return found.response(key: "queue")
+    }
+
+    /// The queue of `code` (a programme, or a service type) as `principal` may see it: the API's and the pages'.
+    func queuePage(_ query: QueryParameters, principal: Principal, code: String) async throws -> CasePage {
         let catalog = try await self.catalog()
         // A service type is a queue of its own: its owning programme's queue also holds it, and one without a
         // programme (GBV-SUPPORT) is worked by tokens scoped to it.
@@ -43,16 +49,26 @@ struct ProjectionController: Sendable {
         case .coordinator: scope = CaseScope(area: principal.scope, sensitive: false)
         default: throw Self.notFound("no queue of \(code) that you can see")
         }
-        var query = QueryParameters(request)
+        var query = query
         var filter = try query.filter(catalog: catalog, allowed: ["kind", "status", "overdue", "category", "area"])
         filter.waitingOnAny = AccessPolicy.handledCodes(by: code, catalog: catalog)
-        return try await self.page(query, scope: scope, filter: filter, order: .due, key: "queue")
+        return try await self.casePage(query, scope: scope, filter: filter, order: .due)
     }
 
     /// What the office lodged or sent, newest first, with counter-referral feedback waiting for it flagged.
     func officeCases(_ request: Request, _ context: ConcordRequestContext) async throws -> Response {
         let principal = try context.requirePrincipal()
         let code = try context.parameters.require("code")
+        let found = try await self.officePage(
+            QueryParameters(request), principal: principal, code: code, order: .newest)
+        return found.response(key: "cases")
+    }
+
+    /// The cases office `code` lodged or sent, as `principal` may see them, in `order`: the API's (newest first)
+    /// and the pages' (what is due first).
+    func officePage(
+        _ query: QueryParameters, principal: Principal, code: String, order: CaseOrder
+    ) async throws -> CasePage {
         let catalog = try await self.catalog()
         guard catalog.office(code) != nil || catalog.programme(code) != nil else {
             throw Self.notFound("no office \(code)")
@@ -65,10 +81,10 @@ struct ProjectionController: Sendable {
             scope = CaseScope(office: code, sensitive: false)
         case .coordinator: scope = CaseScope(office: code, area: principal.scope, sensitive: false)
         }
-        var query = QueryParameters(request)
+        var query = query
         let filter = try query.filter(
             catalog: catalog, allowed: ["kind", "status", "loop", "overdue", "category", "area", "feedback_waiting"])
-        return try await self.page(query, scope: scope, filter: filter, order: .newest, key: "cases")
+        return try await self.casePage(query, scope: scope, filter: filter, order: order)
     }
 
     /// Open, awaiting-feedback and overdue loops, oldest first.
@@ -205,6 +221,14 @@ struct ProjectionController: Sendable {
     func page(
         _ query: QueryParameters, scope: CaseScope, filter: CaseFilter, order: CaseOrder, key: String
     ) async throws -> Response {
+        try await self.casePage(query, scope: scope, filter: filter, order: order).response(key: key)
+    }
+
+    /// One page of a list: `limit` (1 to 500, 50 unless given) items after the cursor `after`; any other parameter
+    /// left in `query` is refused.
+    func casePage(
+        _ query: QueryParameters, scope: CaseScope, filter: CaseFilter, order: CaseOrder
+    ) async throws -> CasePage {
         var query = query
         let limit = try query.integer("limit", in: 1...500) ?? 50
         let cursor = try query.take("after").map { text in
@@ -220,9 +244,7 @@ struct ProjectionController: Sendable {
         let (items, next) = try await withDatabaseDeadline {
             try await queries.cases(scope: scope, filter: filter, order: order, after: cursor, limit: limit, now: now)
         }
-        var body: [String: JSONValue] = [key: .array(items.map(\.json)), "as_of": .string(now.rfc3339)]
-        if let next { body["next_after"] = .string(next.text) }
-        return JSONResponse.make(.object(body), status: .ok)
+        return CasePage(items: items, next: next, asOf: now)
     }
 
     func catalog() async throws -> ReferenceCatalog {
@@ -244,6 +266,10 @@ struct QueryParameters {
     init(_ request: Request) {
         var values: [String: String] = [:]
         for (name, value) in request.uri.queryParameters { values[String(name)] = String(value) }
+        self.values = values
+    }
+
+    init(values: [String: String]) {
         self.values = values
     }
 
@@ -323,5 +349,18 @@ struct QueryParameters {
 
     static func invalid(_ name: String, _ reason: String) -> Problem {
         Problem(status: .badRequest, title: "Invalid query parameter", detail: "\(name) \(reason)", field: name)
+    }
+}
+
+/// One page of a list of cases, as of `asOf`: the API answers it as JSON, the pages render it.
+struct CasePage: Sendable {
+    var items: [CaseItem]
+    var next: PageCursor?
+    var asOf: Timestamp
+
+    func response(key: String) -> Response {
+        var body: [String: JSONValue] = [key: .array(self.items.map(\.json)), "as_of": .string(self.asOf.rfc3339)]
+        if let next { body["next_after"] = .string(next.text) }
+        return JSONResponse.make(.object(body), status: .ok)
     }
 }

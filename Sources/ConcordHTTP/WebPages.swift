@@ -5,12 +5,16 @@ import Hummingbird
 /// The workspace's pages that belong to roles, and who opens each: one table that the navigation shows and the
 /// pages' guards check, so a link is never offered to a page that would refuse it.
 enum WebPage: String, CaseIterable, Sendable {
-    case lodge, queue, area, dashboard, users, tokens
+    case lodge, appeal, referral, cases, queue, feedback, area, dashboard, users, tokens
 
     var path: String {
         switch self {
         case .lodge: "/complaints/new"
+        case .appeal: "/appeals/new"
+        case .referral: "/referrals/new"
+        case .cases: "/cases"
         case .queue: "/queue"
+        case .feedback: "/feedback"
         case .area: "/area"
         case .dashboard: "/dashboard"
         case .users: "/admin/users"
@@ -22,7 +26,8 @@ enum WebPage: String, CaseIterable, Sendable {
     /// dashboard the API's indicators (every role, counting only what its lists show).
     var roles: Set<Role> {
         switch self {
-        case .lodge: [.office]
+        case .lodge, .appeal: [.office]
+        case .referral, .cases, .feedback: [.office, .programme]
         case .queue: [.programme]
         case .area: [.coordinator, .auditor, .admin]
         case .dashboard: Set(Role.allCases)

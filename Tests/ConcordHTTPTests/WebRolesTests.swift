@@ -19,11 +19,11 @@ import Testing
 
     /// Which role opens which page, written out here rather than read from the code under test.
     static let opens: [String: Set<Role>] = [
-        "/complaints/new": [.office], "/queue": [.programme], "/area": [.coordinator, .auditor, .admin],
+        "/complaints/new": [.office], "/appeals/new": [.office], "/referrals/new": [.office, .programme],
+        "/cases": [.office, .programme], "/feedback": [.office, .programme], "/queue": [.programme],
+        "/area": [.coordinator, .auditor, .admin],
         "/dashboard": Set(Role.allCases), "/admin/users": [.admin], "/admin/tokens": [.admin],
     ]
-    /// Pages of the first slice, which answer other roles 404 rather than 403.
-    static let firstSlice: Set<String> = ["/complaints/new", "/queue"]
 
     static func users(_ settings: DatabaseSettings) async throws {
         for person in Self.people {
@@ -68,14 +68,10 @@ import Testing
                         #expect(page.html.utf8.count + css < 100_000, "\(person.login) \(path)")
                     } else {
                         #expect(!link, "\(person.login): a link to \(path), which refuses the role")
-                        if Self.firstSlice.contains(path) {
-                            #expect(page.status == .forbidden || page.status == .notFound, "\(person.login) \(path)")
-                        } else {
-                            #expect(page.status == .forbidden, "\(person.login) \(path): \(page.status)")
-                            #expect(page.headers[.contentType]?.hasPrefix("text/html") == true)
-                            #expect(page.html.contains(#"<html lang="en">"#) && page.html.contains("Not allowed"))
-                            WebVisitor.checkForms(page, "403 for \(person.login) \(path)")
-                        }
+                        #expect(page.status == .forbidden, "\(person.login) \(path): \(page.status)")
+                        #expect(page.headers[.contentType]?.hasPrefix("text/html") == true)
+                        #expect(page.html.contains(#"<html lang="en">"#) && page.html.contains("Not allowed"))
+                        WebVisitor.checkForms(page, "403 for \(person.login) \(path)")
                     }
                 }
             }
