@@ -141,7 +141,7 @@ public func buildRouter(
         subjects: DataSubjects(store: context.store, client: context.client, logger: logger), clock: context.clock
     )
     .addRoutes(to: router)
-    let limiter = RateLimiter(capacity: context.trackingLimit, metrics: context.metrics.factory)
+    let limiter = RateLimiter(capacity: context.trackingLimit, clock: context.clock, metrics: context.metrics.factory)
     TrackingController(store: context.store, limiter: limiter).addRoutes(to: router)
     // The web workspace's pages (ConcordWeb renders them); a template that does not parse leaves them out, loudly.
     do {
