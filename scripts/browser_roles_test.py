@@ -18,8 +18,9 @@ import urllib.request
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import Select, WebDriverWait
+
+from page_wait import wait_for_next_page
 
 BASE, SHOTS = sys.argv[1].rstrip("/"), sys.argv[2]
 PREFIX = "roles-"
@@ -54,10 +55,10 @@ def shot(driver, name):
 
 
 def click(driver, element):
-    """Clicks what leads to a new page and waits (at most 15 s) until the old one is gone."""
+    """Clicks what leads to a new page and waits (at most 30 s) until the old one is gone."""
     old = driver.find_element(By.TAG_NAME, "html")
     element.click()
-    WebDriverWait(driver, 15).until(expected_conditions.staleness_of(old))
+    wait_for_next_page(driver, old)
 
 
 def sign_in(driver, login, password, pages):
