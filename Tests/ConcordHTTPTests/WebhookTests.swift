@@ -170,28 +170,35 @@ import Testing
     @Test func aProgrammeSubscriptionNeverReceivesWhatItCouldNotRead() async throws {
         let settings = try await TestDatabases.shared.freshDatabase()
         let tokens = try await Tokens.make(settings)
-        let subscriber = StubSubscriber()
+        let (subscriber, focalPoint) = (StubSubscriber(), StubSubscriber())
         try await subscriber.listening { url in
-            try await withApplication(settings: settings) { client in
-                _ = try await Self.subscribe(client, tokens, url: url)
-                let cct = try await Self.lodge(client, tokens)
-                _ = try await Self.lodge(
-                    client, tokens, body: Body.complaint.replacingOccurrences(of: "\"CCT\"", with: "\"PENSION\""))
-                _ = try await Self.lodge(
-                    client, tokens,
-                    body: Body.complaint.replacingOccurrences(of: "\"sensitive\":false", with: "\"sensitive\":true"))
-                let referral = try await client.send(
-                    .post, "/v1/referrals", token: tokens.receiver,
-                    body: """
-                        {"source":"HEALTH","receiver":"PENSION","person":{"kind":"person","reference":"P-1","form_fields":{}},
-                         "reason":"Needs a pension review.","urgency":"routine","referral_type":"social"}
-                        """)
-                #expect(referral.status == .created, "\(referral.json)")
-                let marker = try await Self.lodge(client, tokens)
-                try await poll(within: .seconds(15), "the marker is delivered") {
-                    subscriber.delivered.contains { $0.subject == marker }
+            try await focalPoint.listening { focalURL in
+                try await withApplication(settings: settings) { client in
+                    _ = try await Self.subscribe(client, tokens, url: url)
+                    _ = try await Self.subscribe(client, tokens, url: focalURL, extra: #","focal_point":true"#)
+                    let cct = try await Self.lodge(client, tokens)
+                    _ = try await Self.lodge(
+                        client, tokens, body: Body.complaint.replacingOccurrences(of: "\"CCT\"", with: "\"PENSION\""))
+                    let sensitive = try await Self.lodge(
+                        client, tokens,
+                        body: Body.complaint.replacingOccurrences(of: "\"sensitive\":false", with: "\"sensitive\":true")
+                    )
+                    let referral = try await client.send(
+                        .post, "/v1/referrals", token: tokens.receiver,
+                        body: """
+                            {"source":"HEALTH","receiver":"PENSION","person":{"kind":"person","reference":"P-1","form_fields":{}},
+                             "reason":"Needs a pension review.","urgency":"routine","referral_type":"social"}
+                            """)
+                    #expect(referral.status == .created, "\(referral.json)")
+                    let marker = try await Self.lodge(client, tokens)
+                    try await poll(within: .seconds(15), "the marker is delivered to both") {
+                        subscriber.delivered.contains { $0.subject == marker }
+                            && focalPoint.delivered.contains { $0.subject == marker }
+                    }
+                    #expect(subscriber.delivered.map(\.subject) == [cct, marker])
+                    // The programme's focal point reads its sensitive complaints, and so does its subscription.
+                    #expect(focalPoint.delivered.map(\.subject) == [cct, sensitive, marker])
                 }
-                #expect(subscriber.delivered.map(\.subject) == [cct, marker])
             }
         }
     }
