@@ -1,5 +1,6 @@
 import ConcordCore
 import ConcordPartners
+import ConcordProjections
 import ConcordStore
 import Foundation
 import Hummingbird
@@ -79,7 +80,7 @@ struct FHIRController: Sendable {
 
     /// `owner` (a code, `Organization/CODE` or `urn:concord:organization|CODE`) and `_lastupdated=gt<instant>` (or
     /// `ge`): the Tasks the caller reads, oldest change first, at most `_count` (50, up to 200). Reads the
-    /// projection, so a change shows up once the projection has applied it.
+    /// projection with the lists' scope, then each referral is read and checked again by `AccessPolicy`.
     func search(_ request: Request, _ context: ConcordRequestContext) async throws -> Response {
         let principal = try context.requirePrincipal()
         let parameters = request.uri.queryParameters
@@ -97,7 +98,8 @@ struct FHIRController: Sendable {
             (since, inclusive) = (time, prefix == "ge")
         }
         let count = try Self.count(parameters.get("_count"))
-        let ids = try await self.changedReferrals(owner: owner, since: since, inclusive: inclusive, limit: count)
+        let ids = try await self.changedReferrals(
+            principal, owner: owner, since: since, inclusive: inclusive, limit: count)
         var entries: [JSONValue] = []
         for id in ids {
             guard let loaded = try? await self.readable(id, principal), let task = self.task(id, loaded, principal)
@@ -112,23 +114,13 @@ struct FHIRController: Sendable {
     }
 
     private func changedReferrals(
-        owner: String?, since: Timestamp, inclusive: Bool, limit: Int
-    ) async throws
-        -> [String]
-    {
-        let (client, logger) = (self.client, self.logger)
-        let after = since.date
+        _ principal: Principal, owner: String?, since: Timestamp, inclusive: Bool, limit: Int
+    ) async throws -> [String] {
+        let queries = ProjectionQueries(client: self.client, logger: self.logger)
+        let scope = CaseScope(readableBy: principal, catalog: self.reference.data.catalog)
         return try await withDatabaseDeadline {
-            let rows = try await client.query(
-                """
-                SELECT id FROM projection.cases
-                WHERE kind = 'referral' AND (\(owner)::text IS NULL OR programme = \(owner))
-                  AND (status_since > \(after) OR (\(inclusive) AND status_since = \(after)))
-                ORDER BY status_since, id LIMIT \(limit)
-                """, logger: logger)
-            var ids: [String] = []
-            for try await id in rows.decode(String.self) { ids.append(id) }
-            return ids
+            try await queries.referralsChanged(
+                scope: scope, owner: owner, since: since, inclusive: inclusive, limit: limit)
         }
     }
 
