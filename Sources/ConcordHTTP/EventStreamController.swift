@@ -13,7 +13,7 @@ struct EventStreamController: Sendable {
     let store: EventStore
     let disclosure: CaseDisclosure
     let reference: ReferenceFollower
-    var heartbeat: Duration = .seconds(15)
+    let heartbeat: Duration
 
     func addRoutes(to router: Router<ConcordRequestContext>) {
         router.get("v1/events/stream") { request, context in try await self.stream(request, context) }

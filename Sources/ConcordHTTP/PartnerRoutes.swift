@@ -14,8 +14,10 @@ func addPartnerRoutes(
         webhooks: WebhookStore(client: context.client, logger: logger), reference: context.reference,
         settings: context.webhooks
     ).addRoutes(to: router)
-    EventStreamController(store: context.store, disclosure: disclosure, reference: context.reference)
-        .addRoutes(to: router)
+    EventStreamController(
+        store: context.store, disclosure: disclosure, reference: context.reference,
+        heartbeat: context.webhooks.eventStreamHeartbeat
+    ).addRoutes(to: router)
     FHIRController(
         commands: CaseCommands<Referral>(
             store: context.store, vault: context.vault, reference: context.reference.data, users: users),

@@ -6,7 +6,8 @@ import Logging
 import NIOCore
 import ServiceLifecycle
 
-/// How webhooks are delivered: retries, when a failing subscriber is disabled, timeouts.
+/// How webhooks are delivered (retries, when a failing subscriber is disabled, timeouts) and how the event stream
+/// keeps idle connections alive.
 public struct WebhookSettings: Sendable {
     /// The first wait after a failed delivery; it doubles (with jitter) up to `retryMaximum`.
     public var retryInitial: Duration = .seconds(1)
@@ -21,6 +22,8 @@ public struct WebhookSettings: Sendable {
     public var batchSize = 100
     /// How often to look for work when no commit wakes the dispatcher (replays, retries, the lease).
     public var pollInterval: Duration = .seconds(1)
+    /// How long `/v1/events/stream` may stay silent before it sends a heartbeat comment.
+    public var eventStreamHeartbeat: Duration = .seconds(15)
 
     public init() {}
 }

@@ -83,6 +83,25 @@ import Testing
         }
     }
 
+    @Test func anIdleStreamSendsHeartbeats() async throws {
+        let settings = try await TestDatabases.shared.freshDatabase()
+        let tokens = try await Tokens.make(settings)
+        try await withApplication(
+            settings: settings, configure: { $0.webhooks.eventStreamHeartbeat = .milliseconds(300) }
+        ) { client in
+            let port = try #require(client.port)
+            var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)/v1/events/stream")
+            request.headers.add(name: "Authorization", value: "Bearer \(tokens.coordinator)")
+            let response = try await HTTPClient.shared.execute(request, timeout: .seconds(20))
+            var text = ""
+            for try await buffer in response.body {
+                text += String(buffer: buffer)
+                if text.components(separatedBy: ": heartbeat\n\n").count > 2 { break }
+            }
+            #expect(text.hasPrefix("retry: 2000\n\n") && !text.contains("data:"), "\(text)")
+        }
+    }
+
     @Test func aBadLastEventIDIsRefusedNamingTheHeader() async throws {
         let settings = try await TestDatabases.shared.freshDatabase()
         let tokens = try await Tokens.make(settings)
