@@ -102,8 +102,12 @@ struct FHIRController: Sendable {
             principal, owner: owner, since: since, inclusive: inclusive, limit: count)
         var entries: [JSONValue] = []
         for id in ids {
-            guard let loaded = try? await self.readable(id, principal), let task = self.task(id, loaded, principal)
-            else { continue }
+            // Checked again case by case: a referral the projection lists but the policy refuses is left out.
+            let loaded: CaseRepository<Referral>.Loaded
+            do { loaded = try await self.readable(id, principal) } catch let problem as Problem
+                where problem.statusCode == 404
+            { continue }
+            guard let task = self.task(id, loaded, principal) else { continue }
             entries.append(.object(["fullUrl": .string("Task/\(id)"), "resource": task, "search": ["mode": "match"]]))
         }
         let bundle: JSONValue = .object([

@@ -154,6 +154,7 @@ struct WebhookController: Sendable {
         } catch let refusal as WebhookRefusal {
             switch refusal {
             case .notFound: throw Self.notFound
+            case .unknownStoredRole: throw refusal
             case .invalid(let problems):
                 var problem = Problem(
                     status: .unprocessableContent, title: "Invalid value", detail: refusal.description,

@@ -171,6 +171,12 @@ public struct WebhookStore: Sendable {
         return disabled
     }
 
+    /// A stored role; one this binary does not know is refused, never read as another.
+    static func role(_ text: String) throws -> Role {
+        guard let role = Role(rawValue: text) else { throw WebhookRefusal.unknownStoredRole(text) }
+        return role
+    }
+
     static func decode(_ rows: PostgresRowSequence) async throws -> [WebhookSubscription] {
         var found: [WebhookSubscription] = []
         for try await row in rows {
@@ -182,7 +188,7 @@ public struct WebhookStore: Sendable {
                 WebhookSubscription(
                     id: try row["id"].decode(UUID.self), url: try row["url"].decode(String.self),
                     eventTypes: try row["event_types"].decode([String].self),
-                    role: Role(rawValue: try row["role"].decode(String.self)) ?? .auditor,
+                    role: try Self.role(row["role"].decode(String.self)),
                     scope: try row["scope"].decode(String?.self), focalPoint: try row["focal_point"].decode(Bool.self),
                     label: try row["label"].decode(String?.self),
                     state: WebhookSubscription.State(rawValue: try row["state"].decode(String.self)) ?? .disabled,

@@ -126,11 +126,15 @@ public struct WebhookRequest: Sendable, Hashable {
 public enum WebhookRefusal: Error, Sendable, Hashable, CustomStringConvertible {
     case invalid([FieldProblem])
     case notFound
+    /// A stored row names a role this binary does not know (the table's CHECK should make this impossible).
+    case unknownStoredRole(String)
 
     public var description: String {
         switch self {
         case .invalid(let problems): problems.map(\.description).joined(separator: "; ")
         case .notFound: "no such webhook subscription"
+        case .unknownStoredRole(let role):
+            "webhook_subscriptions holds a subscription with unknown role \(role): is this binary older than the database?"
         }
     }
 }
