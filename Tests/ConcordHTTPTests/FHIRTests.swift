@@ -44,9 +44,11 @@ import Testing
             #expect(task["owner"]?["identifier"]?["value"] == "HEALTH")
             #expect(task["authoredOn"]?.stringValue != nil && task["lastModified"]?.stringValue != nil)
             #expect(task["businessStatus"]?["text"] == "created")
+            #expect(FHIRStructure.taskProblems(task.json) == [], "\(task.json)")
             let request = try await client.send(.get, "/fhir/ServiceRequest/\(id)", token: tokens.receiver)
             #expect(request["resourceType"] == "ServiceRequest" && request["intent"] == "order", "\(request.json)")
             #expect(request["status"] == "active" && request["priority"] == "urgent")
+            #expect(FHIRStructure.serviceRequestProblems(request.json) == [], "\(request.json)")
 
             let accepted = try await client.send(
                 .put, "/fhir/Task/\(id)", token: tokens.receiver,
@@ -54,6 +56,7 @@ import Testing
                 headers: Self.fhir("accepted"))
             #expect(accepted.status == .ok, "\(accepted.json)")
             #expect(accepted["status"] == "accepted" && accepted["businessStatus"]?["text"] == "accepted")
+            #expect(FHIRStructure.taskProblems(accepted.json) == [], "\(accepted.json)")
             let referral = try await client.send(.get, "/v1/referrals/\(id)", token: tokens.receiver)
             #expect(referral["referral"]?["status"] == "accepted")
             let types = referral["events"]?.arrayValue?.compactMap { $0["type"]?.stringValue }
@@ -72,6 +75,7 @@ import Testing
                 headers: Self.fhir("completed"))
             #expect(completed["status"] == "completed", "\(completed.json)")
             #expect(completed["output"]?.arrayValue?.contains { $0["valueString"] == "assessment" } == true)
+            #expect(FHIRStructure.taskProblems(completed.json) == [], "\(completed.json)")
             let after = try await client.send(.get, "/v1/referrals/\(id)", token: tokens.programme)
             #expect(after["referral"]?["status"] == "feedback_posted", "\(after.json)")
 
@@ -124,6 +128,7 @@ import Testing
                 headers: Self.fhir("rejected"))
             #expect(rejected["status"] == "rejected", "\(rejected.json)")
             #expect(rejected["statusReason"]?["coding"]?.arrayValue?.first?["code"] == "lack_of_capacity")
+            #expect(FHIRStructure.taskProblems(rejected.json) == [], "\(rejected.json)")
         }
     }
 }
