@@ -144,6 +144,31 @@ import Testing
         }
     }
 
+    @Test func aRestartedServiceGoesOnFromTheStoredPosition() async throws {
+        let settings = try await TestDatabases.shared.freshDatabase()
+        let tokens = try await Tokens.make(settings)
+        let subscriber = StubSubscriber()
+        try await subscriber.listening { url in
+            let first = LastAnswer()
+            try await withApplication(settings: settings) { client in
+                let (webhook, _) = try await Self.subscribe(client, tokens, url: url)
+                first.text = try await Self.lodge(client, tokens)
+                try await poll(within: .seconds(15), "the first is delivered") { subscriber.delivered.count == 1 }
+                let position = try #require(subscriber.delivered[0].json["concordposition"]?.integerValue)
+                try await poll(within: .seconds(15), "its position is stored") {
+                    let shown = try await client.send(.get, "/v1/webhooks/\(webhook)", token: tokens.admin)
+                    return (shown["position"]?.integerValue ?? 0) >= position
+                }
+            }
+            // Another process on the same database: nothing already delivered goes out again.
+            try await withApplication(settings: settings, importReference: false) { client in
+                let second = try await Self.lodge(client, tokens)
+                try await poll(within: .seconds(15), "the second is delivered") { subscriber.delivered.count == 2 }
+                #expect(subscriber.delivered.map(\.subject) == [first.text, second])
+            }
+        }
+    }
+
     @Test func aReplayFromAPositionSendsAgain() async throws {
         let settings = try await TestDatabases.shared.freshDatabase()
         let tokens = try await Tokens.make(settings)
