@@ -70,6 +70,17 @@ let package = Package(
             dependencies: ["ConcordCore", .product(name: "Mustache", package: "swift-mustache")],
             plugins: ["EmbedMigrations"]
         ),
+        // What partner systems receive: signed webhooks (subscriptions, CloudEvents, the leased dispatcher), the case
+        // events a reader may see (also the event stream), and referrals as FHIR Tasks.
+        .target(
+            name: "ConcordPartners",
+            dependencies: [
+                "ConcordCore", "ConcordStore", .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         // The Hummingbird application, built by `buildApplication(...)`.
         .target(
             name: "ConcordHTTP",
@@ -78,6 +89,7 @@ let package = Package(
                 "ConcordStore",
                 "ConcordProjections",
                 "ConcordWeb",
+                "ConcordPartners",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -92,6 +104,7 @@ let package = Package(
                 "ConcordHTTP",
                 "ConcordProjections",
                 "ConcordWorkload",
+                "ConcordPartners",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Yams", package: "Yams"),

@@ -1,4 +1,5 @@
 import ConcordCore
+import ConcordPartners
 import ConcordProjections
 import ConcordStore
 import ConcordWeb
@@ -33,6 +34,8 @@ public struct AppContext: Sendable {
     public var projectionStallThreshold: Duration
     /// bcrypt's cost, session expiry, and how failed sign-ins slow and lock a login.
     public var signIn = SignInSettings()
+    /// Webhook retries, timeouts and when a failing subscriber is disabled.
+    public var webhooks = WebhookSettings()
 
     public init(
         client: PostgresClient, store: EventStore, migrator: Migrator, tokens: TokenStore, reference: ReferenceFollower,
@@ -77,13 +80,13 @@ public func buildApplication(
         let escalator = OverdueEscalator(
             client: context.client, store: context.store, clock: context.clock, logger: logger,
             metrics: context.metrics.factory)
+        let runner = ProjectionRunner(
+            client: context.client, store: context.store, escalator: escalator, logger: logger,
+            leaseRetry: context.projectionLeaseRetry, checkpoints: context.checkpoints)
+        services.append(NamedService("projection runner", runner, logger: logger))
         services.append(
             NamedService(
-                "projection runner",
-                ProjectionRunner(
-                    client: context.client, store: context.store, escalator: escalator, logger: logger,
-                    leaseRetry: context.projectionLeaseRetry, checkpoints: context.checkpoints),
-                logger: logger))
+                "webhook dispatcher", webhookDispatcher(context, logger: logger) { runner.isLeader }, logger: logger))
     }
     return Application(
         router: router,
@@ -143,6 +146,7 @@ public func buildRouter(
     .addRoutes(to: router)
     let limiter = RateLimiter(capacity: context.trackingLimit, clock: context.clock, metrics: context.metrics.factory)
     TrackingController(store: context.store, limiter: limiter).addRoutes(to: router)
+    addPartnerRoutes(context, users: users, logger: logger, to: router)
     // The web workspace's pages (ConcordWeb renders them); a template that does not parse leaves them out, loudly.
     do {
         let web = WebController(
