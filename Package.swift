@@ -106,6 +106,7 @@ let package = Package(
             dependencies: [
                 "ConcordStore", "ConcordHTTP", "ConcordWorkload", .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Subprocess", package: "swift-subprocess"),
             ],
             path: "Tests/ConcordTestSupport"
         ),

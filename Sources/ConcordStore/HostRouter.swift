@@ -98,13 +98,18 @@ public final class HostRouter: Sendable {
         }
     }
 
-    /// Twice a second, checks the server in use; when it is gone or demoted, closes every connection to it.
+    /// Twice a second, checks the server in use; closes every connection to a server that is gone or demoted, or
+    /// that is no longer the one in use (a connection that failed may have made the locator forget it first). A
+    /// session on a dead server may linger without a word to the client (a backend whose postmaster was killed),
+    /// and PostgresNIO would wait on it forever.
     private func watch() async {
         while !Task.isCancelled {
             try? await Task.sleep(for: .milliseconds(500))
-            guard let lost = await self.locator.recheck() else { continue }
+            let lost = await self.locator.recheck()
+            let current = self.locator.endpoint
             let doomed = self.connections.withLock { connections in
-                connections.values.filter { $0.endpoint == lost }.map(\.channel)
+                connections.values.filter { $0.endpoint == lost || (current != nil && $0.endpoint != current) }
+                    .map(\.channel)
             }
             for channel in doomed { channel.close(promise: nil) }
         }
