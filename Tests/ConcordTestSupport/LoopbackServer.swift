@@ -35,8 +35,21 @@ public struct LoopbackServer: Sendable {
         let server = LoopbackServer(dataDirectory: directory + "/" + name, port: try freePort())
         try await Self.tool(
             "pg_basebackup",
-            ["-h", "127.0.0.1", "-p", "\(source.port)", "-U", "postgres", "-D", server.dataDirectory, "-R", "-X", "stream"])
+            ["-h", "127.0.0.1", "-p", "\(source.port)", "-U", "postgres", "-D", server.dataDirectory, "-R", "-X", "stream", "-c", "fast"])
         try server.configure(settings)
+        return server
+    }
+
+    /// A server restored from a base backup (`pg_basebackup` without `-R`): its files copied to `directory/name`,
+    /// `settings` added (a `restore_command`, a recovery target) and `recovery.signal` made, so that it replays the
+    /// archived WAL when started.
+    public static func restore(
+        backup: String, in directory: String, name: String, settings: String
+    ) async throws -> LoopbackServer {
+        let server = LoopbackServer(dataDirectory: directory + "/" + name, port: try freePort())
+        try await Self.asPostgres("/bin/cp", ["-a", backup, server.dataDirectory])
+        try server.configure(settings)
+        try await Self.asPostgres("/usr/bin/touch", [server.dataDirectory + "/recovery.signal"])
         return server
     }
 
@@ -119,7 +132,12 @@ public struct LoopbackServer: Sendable {
     /// Runs a PostgreSQL tool (as `postgres` when root); throws with its output when it fails.
     @discardableResult
     public static func tool(_ name: String, _ arguments: [String]) async throws -> String {
-        let path = Self.binDirectory + "/" + name
+        try await Self.asPostgres(Self.binDirectory + "/" + name, arguments)
+    }
+
+    /// Runs a program as the user that owns the servers' files (`postgres` when root).
+    @discardableResult
+    public static func asPostgres(_ path: String, _ arguments: [String]) async throws -> String {
         if geteuid() == 0 { return try await Self.run("/usr/sbin/runuser", ["-u", "postgres", "--", path] + arguments) }
         return try await Self.run(path, arguments)
     }
