@@ -112,7 +112,10 @@ let package = Package(
         ),
         .testTarget(
             name: "ConcordCoreTests",
-            dependencies: ["ConcordCore", "ConcordTestSupport", .product(name: "Crypto", package: "swift-crypto")]),
+            dependencies: [
+                "ConcordCore", "ConcordTestSupport", .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Yams", package: "Yams"),
+            ]),
         .testTarget(name: "ConcordStoreTests", dependencies: ["ConcordStore", "ConcordTestSupport"]),
         .testTarget(
             name: "ConcordProjectionsTests",

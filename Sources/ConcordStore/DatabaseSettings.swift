@@ -35,14 +35,6 @@ public struct DatabaseSettings: Sendable {
         return DatabaseSettings(owner: owner, service: service)
     }
 
-    /// `DATABASE_READ_URL`, when set: a server (a standby, say) for reads that tolerate staleness.
-    public static func readConfiguration(
-        _ environment: [String: String]
-    ) throws(DatabaseURLError) -> PostgresClient.Configuration? {
-        guard let url = environment["DATABASE_READ_URL"], !url.isEmpty else { return nil }
-        return try Self.configuration(fromURL: url, variable: "DATABASE_READ_URL", writing: false)
-    }
-
     /// Parses a URL (see `DatabaseURL`). One host: a client configuration for it, as always. Several: the socket of
     /// this process's `HostRouter`, which forwards each connection to the host that suits the URL's
     /// `target_session_attrs` at that moment; for `writing`, only the primary (`read-write`, the default) will do.
