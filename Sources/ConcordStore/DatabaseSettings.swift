@@ -30,7 +30,8 @@ public struct DatabaseSettings: Sendable {
         let owner = try Self.configuration(fromURL: url, variable: "DATABASE_URL", writing: true)
         var service = owner
         if let serviceURL = environment["CONCORD_SERVICE_DATABASE_URL"] {
-            service = try Self.configuration(fromURL: serviceURL, variable: "CONCORD_SERVICE_DATABASE_URL", writing: true)
+            service = try Self.configuration(
+                fromURL: serviceURL, variable: "CONCORD_SERVICE_DATABASE_URL", writing: true)
         }
         return DatabaseSettings(owner: owner, service: service)
     }

@@ -44,7 +44,8 @@ public struct DatabaseURL: Sendable, Hashable {
     public var target: Target
 
     /// Parses `text`; a mistake is answered with a one-line message naming `variable` and the part at fault.
-    public static func parse(_ text: String, variable: String = "DATABASE_URL") throws(DatabaseURLError) -> DatabaseURL {
+    public static func parse(_ text: String, variable: String = "DATABASE_URL") throws(DatabaseURLError) -> DatabaseURL
+    {
         let fail = { (reason: String) in DatabaseURLError("\(variable): \(reason)") }
         guard let schemeEnd = text.range(of: "://"),
             ["postgres", "postgresql"].contains(text[..<schemeEnd.lowerBound].lowercased())
@@ -131,7 +132,8 @@ public struct DatabaseURL: Sendable, Hashable {
             let label = named.count > 1 ? "host \(index + 1) (\(item.host))" : "host \(item.host)"
             guard !item.host.isEmpty else { throw fail("host \(index + 1) is empty") }
             let portText =
-                item.port ?? (queryPorts.count == named.count ? queryPorts[index] : queryPorts.count == 1 ? queryPorts[0] : "")
+                item.port
+                ?? (queryPorts.count == named.count ? queryPorts[index] : queryPorts.count == 1 ? queryPorts[0] : "")
             let port = portText.isEmpty ? 5432 : Int(portText) ?? -1
             guard (1...65_535).contains(port) else {
                 throw fail("\(label) has port \(portText), not a number from 1 to 65535")

@@ -43,7 +43,9 @@ public final class HostRouter: Sendable {
     private init(url: DatabaseURL, logger: Logger) throws {
         self.locator = try PrimaryLocator(url: url, logger: logger)
         self.sslContext = url.sslMode == .disable ? nil : try NIOSSLContext(configuration: .makeClientConfiguration())
-        let directory = FileManager.default.temporaryDirectory.path + "/concord-\(getpid())-\(UUID().uuidString.prefix(8))"
+        let temporary = FileManager.default.temporaryDirectory.path
+        Self.removeLeftovers(in: temporary)
+        let directory = temporary + "/concord-router-\(getpid())-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(
             atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         self.socketPath = directory + "/.s.PGSQL.5432"
@@ -52,6 +54,16 @@ public final class HostRouter: Sendable {
             .childChannelInitializer { [self] inbound in self.forward(inbound) }
         _ = try server.bind(unixDomainSocketPath: self.socketPath, cleanupExistingSocketFile: true).wait()
         Task { [self] in await self.watch() }
+    }
+
+    /// Socket directories of routers whose processes have ended (a process's own goes with it only if it is removed).
+    private static func removeLeftovers(in temporary: String) {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: temporary)) ?? []
+        for entry in entries where entry.hasPrefix("concord-router-") {
+            let pid = entry.split(separator: "-").dropFirst(2).first.flatMap { Int32($0) }
+            guard let pid, pid != getpid(), kill(pid, 0) != 0, errno == ESRCH else { continue }
+            try? FileManager.default.removeItem(atPath: temporary + "/" + entry)
+        }
     }
 
     /// Connects `inbound` to the server in use (on its event loop, where the two glue handlers live), or fails, which

@@ -35,7 +35,8 @@ import Yams
         let keyFile = try #require(variable("CONCORD_MASTER_KEY_FILE")?["value"] as? String)
         let mount = try #require((container["volumeMounts"] as? [[String: Any]])?.first)
         #expect(keyFile == (mount["mountPath"] as? String ?? "") + "/master.key")
-        let volume = try #require((podSpec["volumes"] as? [[String: Any]])?.first { $0["name"] as? String == mount["name"] as? String })
+        let volume = try #require(
+            (podSpec["volumes"] as? [[String: Any]])?.first { $0["name"] as? String == mount["name"] as? String })
         #expect((volume["secret"] as? [String: Any])?["secretName"] as? String == "concord-master-key")
         let user = try #require(
             (variable("DB_USER")?["valueFrom"] as? [String: Any])?["secretKeyRef"] as? [String: Any])
@@ -79,7 +80,9 @@ import Yams
         #expect(primary.contains("option httpchk OPTIONS /primary"))
         #expect(primary.contains("http-check expect status 200"))
         #expect(primary.contains("on-marked-down shutdown-sessions"))
-        let servers = primary.split(separator: "\n").filter { $0.trimmingCharacters(in: .whitespaces).hasPrefix("server ") }
+        let servers = primary.split(separator: "\n").filter {
+            $0.trimmingCharacters(in: .whitespaces).hasPrefix("server ")
+        }
         #expect(servers.count == 3)
         #expect(servers.allSatisfy { $0.contains(":5432") && $0.contains("check port \(apiPort)") })
     }

@@ -136,8 +136,10 @@ final class ClerkLoad: Sendable {
     /// The first command answered 2xx that was sent (or sent again) after `instant`.
     func firstSuccess(after instant: ContinuousClock.Instant) -> ClerkAnswer? {
         self.state.withLock { state in
-            state.answers.filter { $0.id != nil && $0.answered > instant && ($0.attempts > 1 || $0.firstSent > instant) }
-                .min { $0.answered < $1.answered }
+            state.answers.filter {
+                $0.id != nil && $0.answered > instant && ($0.attempts > 1 || $0.firstSent > instant)
+            }
+            .min { $0.answered < $1.answered }
         }
     }
 
@@ -181,7 +183,8 @@ final class ClerkLoad: Sendable {
             try? await Task.sleep(for: pause)
             pause = min(pause * 2, .seconds(1))
         }
-        return ClerkAnswer(key: key, firstSent: firstSent, answered: .now, attempts: attempts, id: nil, lastStatus: last)
+        return ClerkAnswer(
+            key: key, firstSent: firstSent, answered: .now, attempts: attempts, id: nil, lastStatus: last)
     }
 }
 
@@ -189,8 +192,10 @@ final class ClerkLoad: Sendable {
 struct FailoverReport {
     var lines: [String]
 
-    init(answers: [ClerkAnswer], killed: ContinuousClock.Instant, promoted: ContinuousClock.Instant, recovered: ClerkAnswer)
-    {
+    init(
+        answers: [ClerkAnswer], killed: ContinuousClock.Instant, promoted: ContinuousClock.Instant,
+        recovered: ClerkAnswer
+    ) {
         func milliseconds(_ duration: Duration) -> Double {
             Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15
         }
@@ -212,6 +217,9 @@ struct FailoverReport {
             String(
                 format: "failover: first command answered 2xx %.0f ms after the kill",
                 milliseconds(recovered.answered - killed)),
+            String(
+                format: "failover: first command answered 2xx %.0f ms after the promotion",
+                milliseconds(recovered.answered - promoted)),
             figures("failover: before", before), figures("failover: during", during), figures("failover: after", after),
         ]
     }

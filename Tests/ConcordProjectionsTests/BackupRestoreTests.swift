@@ -32,7 +32,9 @@ import Testing
             environment["DATABASE_URL"] = server.url()
             return try await runProcess(concordExecutable, arguments, environment: environment)
         }
-        let (key, publicKey, checkpoint) = (directory + "/checkpoint.key", directory + "/checkpoint.pub", directory + "/checkpoint.json")
+        let (key, publicKey, checkpoint) = (
+            directory + "/checkpoint.key", directory + "/checkpoint.pub", directory + "/checkpoint.json"
+        )
         var result = try await concord(["migrate"], on: origin)
         try #require(result.status == 0, "\(result.output)")
         try await Self.appendCases(0..<20, to: origin, withReference: true)
@@ -42,7 +44,10 @@ import Testing
         // act: the base backup, events after it, a signed checkpoint, events after that, the WAL archived
         try await LoopbackServer.tool(
             "pg_basebackup",
-            ["-h", "127.0.0.1", "-p", "\(origin.port)", "-U", "postgres", "-D", directory + "/base", "-X", "stream", "-c", "fast"])
+            [
+                "-h", "127.0.0.1", "-p", "\(origin.port)", "-U", "postgres", "-D", directory + "/base", "-X", "stream",
+                "-c", "fast",
+            ])
         try await Self.appendCases(20..<40, to: origin)
         result = try await concord(["audit", "checkpoint", "--key", key, "--out", checkpoint], on: origin)
         try #require(result.status == 0, "\(result.output)")
@@ -77,9 +82,11 @@ import Testing
             ["audit", "verify", "--checkpoint", checkpoint, "--public-key", publicKey], on: restored)
         #expect(result.status == 0 && result.output.contains("log is sound"), "\(result.output)")
         #expect(result.output.contains("the log holds the checkpoint at position"), "\(result.output)")
-        print("restore: recovery_target_time \(target); log head \(restoredHead.trimmingCharacters(in: .newlines)) "
-            + "restored of \(fullHead.trimmingCharacters(in: .newlines)) at the origin")
-        print("restore: concord audit verify --checkpoint checkpoint.json --public-key checkpoint.pub\n\(result.output)")
+        print(
+            "restore: recovery_target_time \(target); log head \(restoredHead.trimmingCharacters(in: .newlines)) "
+                + "restored of \(fullHead.trimmingCharacters(in: .newlines)) at the origin")
+        print(
+            "restore: concord audit verify --checkpoint checkpoint.json --public-key checkpoint.pub\n\(result.output)")
     }
 
     /// Random but legal case lives, one append each (and the reference data first, once).
@@ -91,7 +98,9 @@ import Testing
                 var walk = CaseWalk(
                     kind: CaseWalk.Kind.allCases[index % 3], id: "B-\(index)", start: Day.at(Double(index) / 10))
                 let life = walk.life(&rng)
-                if !life.isEmpty { _ = try await store.append(to: walk.stream, expectedVersion: .noStream, events: life) }
+                if !life.isEmpty {
+                    _ = try await store.append(to: walk.stream, expectedVersion: .noStream, events: life)
+                }
             }
         }
     }

@@ -6,7 +6,10 @@ import Testing
     @Test func severalHostsTheirPortsAndTheTarget() throws {
         let url = try DatabaseURL.parse(
             "postgres://concord:s%40cret@db1:5432,db2:5433,[::1]:5434/concord?target_session_attrs=read-write")
-        #expect(url.endpoints == [.tcp(host: "db1", port: 5432), .tcp(host: "db2", port: 5433), .tcp(host: "::1", port: 5434)])
+        #expect(
+            url.endpoints == [
+                .tcp(host: "db1", port: 5432), .tcp(host: "db2", port: 5433), .tcp(host: "::1", port: 5434),
+            ])
         #expect(url.user == "concord" && url.password == "s@cret" && url.database == "concord")
         #expect(url.target == .readWrite && url.sslMode == .prefer)
         let query = try DatabaseURL.parse("postgresql:///concord?host=h1,h2&port=5432,6432&user=u&sslmode=require")
@@ -25,7 +28,10 @@ import Testing
         ("postgres://u@[::1/db", "DATABASE_URL: host 1 ([::1) lacks its ]"),
         ("postgres://u@h1:1:2/db", "DATABASE_URL: host 1 (h1:1:2) is malformed"),
         ("postgres://u@h/db?sslmode=maybe", "DATABASE_URL: sslmode maybe is not one of disable, prefer, require"),
-        ("postgres://u@h/db?target_session_attrs=writable", "DATABASE_URL: target_session_attrs writable is not one of"),
+        (
+            "postgres://u@h/db?target_session_attrs=writable",
+            "DATABASE_URL: target_session_attrs writable is not one of"
+        ),
     ])
     func aMistakeIsNamed(text: String, message: String) {
         #expect {

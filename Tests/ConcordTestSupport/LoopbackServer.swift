@@ -35,7 +35,10 @@ public struct LoopbackServer: Sendable {
         let server = LoopbackServer(dataDirectory: directory + "/" + name, port: try freePort())
         try await Self.tool(
             "pg_basebackup",
-            ["-h", "127.0.0.1", "-p", "\(source.port)", "-U", "postgres", "-D", server.dataDirectory, "-R", "-X", "stream", "-c", "fast"])
+            [
+                "-h", "127.0.0.1", "-p", "\(source.port)", "-U", "postgres", "-D", server.dataDirectory, "-R", "-X",
+                "stream", "-c", "fast",
+            ])
         try server.configure(settings)
         return server
     }
@@ -138,7 +141,9 @@ public struct LoopbackServer: Sendable {
     /// Runs a program as the user that owns the servers' files (`postgres` when root).
     @discardableResult
     public static func asPostgres(_ path: String, _ arguments: [String]) async throws -> String {
-        if geteuid() == 0 { return try await Self.run("/usr/sbin/runuser", ["-u", "postgres", "--", path] + arguments) }
+        if geteuid() == 0 {
+            return try await Self.run("/usr/sbin/runuser", ["-u", "postgres", "--", path] + arguments)
+        }
         return try await Self.run(path, arguments)
     }
 
