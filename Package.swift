@@ -119,12 +119,16 @@ let package = Package(
             dependencies: [
                 "ConcordStore", "ConcordHTTP", "ConcordWorkload", .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Subprocess", package: "swift-subprocess"),
             ],
             path: "Tests/ConcordTestSupport"
         ),
         .testTarget(
             name: "ConcordCoreTests",
-            dependencies: ["ConcordCore", "ConcordTestSupport", .product(name: "Crypto", package: "swift-crypto")]),
+            dependencies: [
+                "ConcordCore", "ConcordTestSupport", .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Yams", package: "Yams"),
+            ]),
         .testTarget(name: "ConcordStoreTests", dependencies: ["ConcordStore", "ConcordTestSupport"]),
         .testTarget(
             name: "ConcordProjectionsTests",

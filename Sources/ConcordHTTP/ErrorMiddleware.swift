@@ -40,11 +40,12 @@ struct ErrorMiddleware: RouterMiddleware {
 
     /// Connection failures, a pool that cannot connect, a server shutting down (the database's or this process's).
     static func isUnavailable(_ error: any Error) -> Bool {
-        if error is DatabaseTimeout || error is DatabaseUnavailable { return true }
+        if error is DatabaseTimeout || error is DatabaseUnavailable || error is ConnectionLost { return true }
         if let error = error as? EventStoreError, error.code == .shuttingDown { return true }
         if let error = error as? PSQLError {
             guard let state = error.serverInfo?[.sqlState] else { return true }  // no server answer: connection
-            return state.hasPrefix("08") || state.hasPrefix("57P")  // connection exception, operator intervention
+            // connection exception, operator intervention, a read-only server (a standby during a failover)
+            return state.hasPrefix("08") || state.hasPrefix("57P") || state == "25006"
         }
         return String(describing: type(of: error)).contains("ConnectionPool")
     }

@@ -1,5 +1,6 @@
 import Foundation
 import PostgresNIO
+import Logging
 
 /// Where the service's database is and who it connects as. The owner role runs migrations; the service role only
 /// reads and appends (see `sql/0001_event_log.sql`).
@@ -26,39 +27,34 @@ public struct DatabaseSettings: Sendable {
     /// (the restricted role the service uses; without it the service uses `DATABASE_URL` too).
     public static func fromEnvironment(_ environment: [String: String]) throws(DatabaseURLError) -> DatabaseSettings? {
         guard let url = environment["DATABASE_URL"], !url.isEmpty else { return nil }
-        let owner = try Self.configuration(fromURL: url)
-        let service = try environment["CONCORD_SERVICE_DATABASE_URL"].map(Self.configuration(fromURL:)) ?? owner
+        let owner = try Self.configuration(fromURL: url, variable: "DATABASE_URL", writing: true)
+        var service = owner
+        if let serviceURL = environment["CONCORD_SERVICE_DATABASE_URL"] {
+            service = try Self.configuration(
+                fromURL: serviceURL, variable: "CONCORD_SERVICE_DATABASE_URL", writing: true)
+        }
         return DatabaseSettings(owner: owner, service: service)
     }
 
-    /// Parses `postgres://user:password@host:port/database?sslmode=disable|prefer|require` or
-    /// `postgres:///database?host=/path/to/socket/dir&user=...`.
-    public static func configuration(fromURL text: String) throws(DatabaseURLError) -> PostgresClient.Configuration {
-        guard let components = URLComponents(string: text),
-            ["postgres", "postgresql"].contains(components.scheme ?? "")
-        else { throw DatabaseURLError("DATABASE_URL must look like postgres://user:password@host:5432/database") }
-        let query = Dictionary(
-            (components.queryItems ?? []).map { ($0.name, $0.value ?? "") }, uniquingKeysWith: { _, last in last })
-        let user = components.user.flatMap { $0.removingPercentEncoding } ?? query["user"] ?? "postgres"
-        let password = components.password.flatMap { $0.removingPercentEncoding } ?? query["password"]
-        let database = String(components.path.drop(while: { $0 == "/" })).removingPercentEncoding
-        let host = components.host.flatMap { $0.isEmpty ? nil : $0 } ?? query["host"] ?? "localhost"
-        let port = components.port ?? Int(query["port"] ?? "") ?? 5432
-        if host.hasPrefix("/") {
-            return .init(
-                unixSocketPath: host + "/.s.PGSQL.\(port)", username: user, password: password,
-                database: database?.isEmpty == false ? database : nil)
+    /// Parses a URL (see `DatabaseURL`). One host: a client configuration for it, as always. Several: the socket of
+    /// this process's `HostRouter`, which forwards each connection to the host that suits the URL's
+    /// `target_session_attrs` at that moment; for `writing`, only the primary (`read-write`, the default) will do.
+    public static func configuration(
+        fromURL text: String, variable: String = "DATABASE_URL", writing: Bool = true
+    ) throws(DatabaseURLError) -> PostgresClient.Configuration {
+        var url = try DatabaseURL.parse(text, variable: variable)
+        guard url.endpoints.count > 1 else { return url.configuration(for: url.endpoints[0]) }
+        if writing {
+            guard [.any, .readWrite, .primary].contains(url.target) else {
+                throw DatabaseURLError(
+                    "\(variable): target_session_attrs \(url.target.rawValue) cannot append to the log; use read-write")
+            }
+            url.target = .readWrite
         }
-        let tls: PostgresClient.Configuration.TLS
-        switch query["sslmode"] ?? (["localhost", "127.0.0.1", "::1"].contains(host) ? "disable" : "prefer") {
-        case "disable": tls = .disable
-        case "prefer", "allow": tls = .prefer(.makeClientConfiguration())
-        case "require", "verify-ca", "verify-full": tls = .require(.makeClientConfiguration())
-        case let other: throw DatabaseURLError("DATABASE_URL sslmode \(other) is not one of disable, prefer, require")
-        }
-        return .init(
-            host: host, port: port, username: user, password: password,
-            database: database?.isEmpty == false ? database : nil, tls: tls)
+        var logger = Logger(label: "concord.database")
+        logger.logLevel = Logger.Level(rawValue: ProcessInfo.processInfo.environment["LOG_LEVEL"] ?? "") ?? .info
+        let socket = try HostRouter.socketPath(for: url, logger: logger)
+        return .init(unixSocketPath: socket, username: url.user, password: url.password, database: url.database)
     }
 }
 

@@ -212,11 +212,12 @@ public final class EventStore: Service, Sendable {
     }
 
     /// An error that says the connection itself is gone (no answer from the server, or a connection or shutdown
-    /// SQLSTATE), as opposed to a statement the server refused.
+    /// SQLSTATE), or reached a server that cannot write (25006: a standby, a demoted primary), as opposed to a
+    /// statement the server refused. Such a connection is not used again.
     static func isConnectionFailure(_ error: any Error) -> Bool {
         guard let error = error as? PSQLError else { return false }
         guard let state = error.serverInfo?[.sqlState] else { return true }
-        return state.hasPrefix("08") || state.hasPrefix("57P")
+        return state.hasPrefix("08") || state.hasPrefix("57P") || state == "25006"
     }
 
     static func unwrap(_ error: any Error) -> any Error {
