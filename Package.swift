@@ -70,6 +70,18 @@ let package = Package(
             dependencies: ["ConcordCore", .product(name: "Mustache", package: "swift-mustache")],
             plugins: ["EmbedMigrations"]
         ),
+        // Reaching people: the outbox derived from the log, its sender and retry loop, SMS gateways, the SMS grammar.
+        .target(
+            name: "ConcordOutbox",
+            dependencies: [
+                "ConcordCore", "ConcordStore", "ConcordWeb",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         // The Hummingbird application, built by `buildApplication(...)`.
         .target(
             name: "ConcordHTTP",
@@ -78,6 +90,7 @@ let package = Package(
                 "ConcordStore",
                 "ConcordProjections",
                 "ConcordWeb",
+                "ConcordOutbox",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -90,6 +103,7 @@ let package = Package(
                 "ConcordCore",
                 "ConcordStore",
                 "ConcordHTTP",
+                "ConcordOutbox",
                 "ConcordProjections",
                 "ConcordWorkload",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

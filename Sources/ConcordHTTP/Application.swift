@@ -1,4 +1,5 @@
 import ConcordCore
+import ConcordOutbox
 import ConcordProjections
 import ConcordStore
 import ConcordWeb
@@ -33,6 +34,8 @@ public struct AppContext: Sendable {
     public var projectionStallThreshold: Duration
     /// bcrypt's cost, session expiry, and how failed sign-ins slow and lock a login.
     public var signIn = SignInSettings()
+    /// The SMS gateway and what it needs (`CONCORD_SMS_*`); nil: nothing is sent and SMS callbacks are refused.
+    public var sms: SMSSettings? = nil
 
     public init(
         client: PostgresClient, store: EventStore, migrator: Migrator, tokens: TokenStore, reference: ReferenceFollower,
@@ -77,13 +80,20 @@ public func buildApplication(
         let escalator = OverdueEscalator(
             client: context.client, store: context.store, clock: context.clock, logger: logger,
             metrics: context.metrics.factory)
-        services.append(
-            NamedService(
-                "projection runner",
-                ProjectionRunner(
-                    client: context.client, store: context.store, escalator: escalator, logger: logger,
-                    leaseRetry: context.projectionLeaseRetry, checkpoints: context.checkpoints),
-                logger: logger))
+        let runner = ProjectionRunner(
+            client: context.client, store: context.store, escalator: escalator, logger: logger,
+            leaseRetry: context.projectionLeaseRetry, checkpoints: context.checkpoints)
+        services.append(NamedService("projection runner", runner, logger: logger))
+        // The outbox's sender runs under the projection's lease: one sender across nodes.
+        if let outbox = context.outbox(logger: logger) {
+            services.append(
+                NamedService(
+                    "outbox",
+                    OutboxService(
+                        outbox: outbox, store: context.store, isLeader: { runner.isLeader },
+                        ready: { [reference = context.reference] in await reference.ready() }, logger: logger),
+                    logger: logger))
+        }
     }
     return Application(
         router: router,
@@ -143,6 +153,11 @@ public func buildRouter(
     .addRoutes(to: router)
     let limiter = RateLimiter(capacity: context.trackingLimit, metrics: context.metrics.factory)
     TrackingController(store: context.store, limiter: limiter).addRoutes(to: router)
+    SMSController(
+        settings: context.sms, outbox: context.outbox(logger: logger),
+        complaints: CaseCommands<Complaint>(store: context.store, vault: context.vault, reference: reference.data),
+        reference: reference, store: context.store, logger: logger
+    ).addRoutes(to: router)
     // The web workspace's pages (ConcordWeb renders them); a template that does not parse leaves them out, loudly.
     do {
         WebController(
@@ -170,6 +185,17 @@ struct HealthController: Sendable {
         router.get("healthz") { _, _ in "ok\n" }
         router.get("readyz") { _, _ -> Response in
             await Readiness(context: self.context, queries: self.queries).response()
+        }
+    }
+}
+
+extension AppContext {
+    /// The outbox over this context's database and gateway; nil without SMS settings.
+    func outbox(logger: Logger) -> Outbox? {
+        self.sms.map {
+            Outbox(
+                client: self.client, store: self.store, vault: self.vault, reference: self.reference.data,
+                settings: $0, logger: logger)
         }
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import ConcordCore
 import ConcordHTTP
+import ConcordOutbox
 import ConcordProjections
 import ConcordStore
 import Foundation
@@ -52,6 +53,7 @@ struct Serve: AsyncParsableCommand {
             reference: ReferenceFollower(store: store, logger: logger), vault: vault, checkpoints: checkpoints,
             metrics: metrics, projectionStallThreshold: try Self.stallThreshold())
         context.signIn = signIn
+        context.sms = try failingNow { try SMSSettings.from(environment: ProcessInfo.processInfo.environment) }
         let app = buildApplication(context, host: self.host, port: self.port, logger: logger)
         try await Self.runUntilStopped(
             [

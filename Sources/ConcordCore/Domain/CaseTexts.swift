@@ -32,6 +32,12 @@ public enum CaseTexts {
         "ReferralCompleted": ("not_delivered_details", .text("details")),
         "CounterReferralPosted": ("feedback", .item),
         "ReferralCancelled": ("cancellation_reason", .text("reason")),
+        "ComplaintMessageSent": ("messages", .list),
+        "ComplaintMessageDelivered": ("messages", .list),
+        "ComplaintMessageFailed": ("messages", .list),
+        "ReferralMessageSent": ("messages", .list),
+        "ReferralMessageDelivered": ("messages", .list),
+        "ReferralMessageFailed": ("messages", .list),
     ]
 
     /// The members the case view gains from `events`: `description`, `notes` (each with `text`, `author`, `at`),
