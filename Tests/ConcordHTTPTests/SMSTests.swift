@@ -116,6 +116,24 @@ import Testing
         }
     }
 
+    @Test func aComplainantWhoGivesNoNameCanStillBeAnsweredBySMS() async throws {
+        try await Self.withSMS { client, stub, _, tokens in
+            let anonymous = Body.complaint.replacingOccurrences(
+                of: #""anonymous":false,"complainant":{"name":"Amina Diallo","phone":"+221770000000"}"#,
+                with: #""anonymous":true"#)
+            let refused = try await client.send(.post, "/v1/complaints", token: tokens.office, body: anonymous)
+            #expect(refused.status == .unprocessableContent && refused["field"] == "contact_preference")
+            #expect(refused["detail"]?.stringValue?.contains("only complainant.phone") == true, "\(refused.text)")
+            let numberOnly = Body.complaint.replacingOccurrences(
+                of: #""name":"Amina Diallo","#, with: "")
+            let lodged = try await client.send(.post, "/v1/complaints", token: tokens.office, body: numberOnly)
+            let id = try #require(lodged["id"]?.stringValue, "\(lodged.text)")
+            try await poll(within: .seconds(10), "the acknowledgement reaches the gateway") {
+                stub.messages.contains { $0.text.contains(id) && $0.to == "+221770000000" }
+            }
+        }
+    }
+
     @Test func aFailingGatewayIsRetriedWithBackoffAndTheMessageGoesOnce() async throws {
         try await Self.withSMS { client, stub, settings, tokens in
             stub.fail(next: 3)
