@@ -93,7 +93,7 @@ public struct OutboxTable: Sendable {
             UPDATE outbox_messages SET attempts = attempts + 1,
                    next_attempt_at = now() + make_interval(secs => \(seconds))
             WHERE id IN (SELECT id FROM outbox_messages WHERE status = 'pending' AND next_attempt_at <= now()
-                         ORDER BY next_attempt_at LIMIT \(limit) FOR UPDATE SKIP LOCKED)
+                         ORDER BY next_attempt_at, source_position LIMIT \(limit) FOR UPDATE SKIP LOCKED)
             RETURNING \(unescaped: Self.columns)
             """, acquiringWithin: self.deadline, logger: self.logger)
         return try rows.map(Self.row)

@@ -134,6 +134,52 @@ import Testing
         }
     }
 
+    @Test func throughTwilioTheMessageCarriesItsIdempotencyKeyAndAFailedDeliveryIsRecorded() async throws {
+        try await Self.withSMS(gateway: .twilio) { client, stub, _, tokens in
+            let lodged = try await client.send(.post, "/v1/complaints", token: tokens.office, body: Body.complaint)
+            let id = try #require(lodged["id"]?.stringValue)
+            try await poll(within: .seconds(10), "the sent event is recorded") {
+                try await Self.history(client, "/v1/complaints/\(id)", token: tokens.office)
+                    .contains { $0["type"] == "ComplaintMessageSent" }
+            }
+            #expect(stub.messages.first?.key == "complaint/\(id)/acknowledgement")
+            let view = try await client.send(.get, "/v1/complaints/\(id)", token: tokens.office)
+            let sent = try #require(view["complaint"]?["messages"]?.arrayValue?.first)
+            #expect(sent["gateway"] == "twilio", "\(sent)")
+            let sid = try #require(sent["gateway_message_id"]?.stringValue)
+            let report = [("MessageSid", sid), ("MessageStatus", "undelivered"), ("ErrorCode", "30003")]
+            let signature = Self.twilioSignature(path: "/v1/sms/twilio/delivery", report)
+            let answer = try await Self.post(
+                client, "/v1/sms/twilio/delivery", report, headers: [.twilioSignature: signature])
+            #expect(answer["recorded"] == true, "\(answer.text)")
+            let history = try await Self.history(client, "/v1/complaints/\(id)", token: tokens.office)
+            let failed = try #require(history.first { $0["type"] == "ComplaintMessageFailed" })
+            #expect(failed["content"]?["reason"] == "undelivered (error 30003)", "\(failed)")
+        }
+    }
+
+    @Test func theOutcomeIsSentWhenTheComplaintIsResolved() async throws {
+        try await Self.withSMS { client, stub, _, tokens in
+            let lodged = try await client.send(.post, "/v1/complaints", token: tokens.office, body: Body.complaint)
+            let id = try #require(lodged["id"]?.stringValue)
+            for (command, body) in [
+                ("acknowledge", "{}"), ("assign", #"{"programme":"CCT"}"#),
+                ("resolve", #"{"outcome":"upheld","actions_taken":"Paid in full."}"#),
+            ] {
+                let answer = try await client.send(
+                    .post, "/v1/complaints/\(id)/\(command)", token: tokens.programme, body: body)
+                #expect(answer.status == .ok, "\(command): \(answer.text)")
+            }
+            try await poll(within: .seconds(10), "the acknowledgement and the outcome reach the complainant") {
+                stub.messages.count == 2
+            }
+            // In the order the log called for them.
+            #expect(stub.messages.first?.key == "complaint/\(id)/acknowledgement")
+            #expect(stub.messages.last?.key?.hasPrefix("complaint/\(id)/outcome/") == true)
+            #expect(stub.messages.last?.text.contains("\(id): upheld") == true, "\(stub.messages.map(\.text))")
+        }
+    }
+
     @Test func aFailingGatewayIsRetriedWithBackoffAndTheMessageGoesOnce() async throws {
         try await Self.withSMS { client, stub, settings, tokens in
             stub.fail(next: 3)
