@@ -30,7 +30,8 @@ struct GatewayCallback {
             buffer = try await request.body.collect(upTo: Self.limit)
         } catch {
             throw Problem(
-                status: .contentTooLarge, title: "Body too large", detail: "a callback may hold at most \(Self.limit) bytes")
+                status: .contentTooLarge, title: "Body too large",
+                detail: "a callback may hold at most \(Self.limit) bytes")
         }
         guard let fields = FormEncoding.decode(String(decoding: buffer.readableBytesView, as: UTF8.self)) else {
             throw Problem(
@@ -54,7 +55,9 @@ struct GatewayCallback {
         switch proof {
         case .sharedSecret(let expected):
             guard let expected else { return Self.notConfigured(gateway) }
-            let given = request.headers[HTTPField.Name("X-Concord-Secret")!] ?? request.uri.queryParameters["secret"]
+            let given =
+                request.headers[HTTPField.Name("X-Concord-Secret")!]
+                ?? request.uri.queryParameters["secret"]
                 .map(String.init)
             guard let given, !given.isEmpty else {
                 return Problem(

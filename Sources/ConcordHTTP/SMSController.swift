@@ -58,7 +58,8 @@ struct SMSController: Sendable {
                 return Self.json(["recorded": false])
             }
             let reason = form["ErrorCode"].map { "\(status) (error \($0))" } ?? status
-            return try await self.report(try form.required("MessageSid"), delivered: status == "delivered", reason: reason)
+            return try await self.report(
+                try form.required("MessageSid"), delivered: status == "delivered", reason: reason)
         }
         router.post("v1/ussd/africastalking") { request, context in
             let form = try await self.callback(request, context, .africastalking)

@@ -50,7 +50,9 @@ public struct OutboxDecision: Sendable {
         after event: Complaint.Event, state: Complaint.State, id: String, version: Int64, catalog: ReferenceCatalog
     ) -> [OutboxMessage] {
         let stream = StreamName(type: Complaint.streamType, id: id)
-        func message(_ purpose: Delivery.Purpose, _ key: String, _ recipient: String, _ params: [String: String])
+        func message(
+            _ purpose: Delivery.Purpose, _ key: String, _ recipient: String, _ params: [String: String]
+        )
             -> OutboxMessage
         {
             OutboxMessage(

@@ -120,12 +120,14 @@ public struct OutboxTable: Sendable {
     }
 
     static func row(_ row: PostgresRow) throws -> Row {
-        let (id, type, stream, purpose, recipient, language, params, replyTo, attempts, status, gateway, gatewayID,
-            lastError) = try row.decode(
-                (
-                    String, String?, String?, String, String, String, String, String?, Int32, String, String?, String?,
-                    String?
-                ).self)
+        let (
+            id, type, stream, purpose, recipient, language, params, replyTo, attempts, status, gateway, gatewayID,
+            lastError
+        ) = try row.decode(
+            (
+                String, String?, String?, String, String, String, String, String?, Int32, String, String?, String?,
+                String?
+            ).self)
         let decoded = (try? JSONDecoder().decode([String: String].self, from: Data(params.utf8))) ?? [:]
         let message = OutboxMessage(
             id: id, stream: both(type, stream).map { StreamName(type: $0.0, id: $0.1) }, purpose: purpose,

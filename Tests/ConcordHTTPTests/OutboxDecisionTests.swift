@@ -29,7 +29,8 @@ import Testing
         let text = lodged.first.map(OutboxDecision.text(of:)) ?? ""
         #expect(text.contains("Code de suivi C-7K3Q-9D3"), "\(text)")
         let resolved = Self.decide([
-            .lodged(Self.lodgement()), .acknowledged(at: Self.at), .assigned(programme: "CCT", officer: nil, at: Self.at),
+            .lodged(Self.lodgement()), .acknowledged(at: Self.at),
+            .assigned(programme: "CCT", officer: nil, at: Self.at),
             .resolved(outcome: .partlyUpheld, actionsTaken: "Paid half.", at: Self.at),
         ])
         #expect(resolved.map(\.id) == ["complaint/C-7K3Q-9D3/outcome/4"])
@@ -49,7 +50,8 @@ import Testing
     @Test func anOverdueEscalationAlertsTheProgrammeAndTheAreaThatHaveANumber() {
         let events: [Complaint.Event] = [
             .lodged(Self.lodgement()), .acknowledged(at: Self.at),
-            .escalatedForOverdue(fromArea: "D-01", toArea: "P-01", level: 1, step: .resolve, dueAt: Self.at, at: Self.at),
+            .escalatedForOverdue(
+                fromArea: "D-01", toArea: "P-01", level: 1, step: .resolve, dueAt: Self.at, at: Self.at),
         ]
         let alerts = Self.decide(events)
         #expect(Set(alerts.map(\.recipient)) == ["programme:CCT", "area:P-01"])
@@ -62,7 +64,8 @@ import Testing
         #expect(SMSRequest.parse("STATUS c-7k3q-9d3") == .status(code: "C-7K3Q-9D3", language: "en"))
         #expect(SMSRequest.parse("  statut C-7K3Q-9D3\n") == .status(code: "C-7K3Q-9D3", language: "fr"))
         #expect(SMSRequest.parse("Hali C-7K3Q-9D3") == .status(code: "C-7K3Q-9D3", language: "sw"))
-        #expect(SMSRequest.parse("Status of my payment is unknown") == .complaint(text: "Status of my payment is unknown"))
+        #expect(
+            SMSRequest.parse("Status of my payment is unknown") == .complaint(text: "Status of my payment is unknown"))
         #expect(SMSRequest.parse("   ") == .empty)
     }
 }

@@ -263,7 +263,9 @@ import Testing
                 ("From", "+254711000002"), ("To", "+15005550006"), ("Body", "The pension office is closed"),
                 ("MessageSid", "SM0001"), ("AccountSid", "AC123"),
             ]
-            let rapidPro = [("from", "+254711000003"), ("text", "Nobody answers at the office"), ("date", "2026-12-02")]
+            let rapidPro = [
+                ("from", "+254711000003"), ("text", "Nobody answers at the office"), ("date", "2026-12-02"),
+            ]
             var lodged: [String: String] = [:]
             for attempt in 0..<2 {
                 let first = try await Self.post(client, "/v1/sms/africastalking", africasTalking, headers: secret)
@@ -271,9 +273,12 @@ import Testing
                 let second = try await Self.post(
                     client, "/v1/sms/twilio", twilio, headers: [.twilioSignature: signature])
                 let third = try await Self.post(client, "/v1/sms/rapidpro?secret=rapidpro-secret", rapidPro)
-                #expect(first.status == .ok && second.status == .ok && third.status == .ok, "\(first.text) \(third.text)")
+                #expect(
+                    first.status == .ok && second.status == .ok && third.status == .ok, "\(first.text) \(third.text)")
                 #expect(second.text.contains("<Response/>"))
-                let ids = ["+254711000001": first["complaint"]?.stringValue, "+254711000003": third["complaint"]?.stringValue]
+                let ids = [
+                    "+254711000001": first["complaint"]?.stringValue, "+254711000003": third["complaint"]?.stringValue,
+                ]
                 for (phone, id) in ids {
                     let id = try #require(id)
                     if attempt == 0 { lodged[phone] = id } else { #expect(lodged[phone] == id, "a retry lodges once") }
@@ -290,7 +295,8 @@ import Testing
                 if let known = lodged[phone] { #expect(known == id) }
                 // The SMS complaint waits for triage by the area's coordinator: no programme, channel sms.
                 let view = try await client.send(.get, "/v1/complaints/\(id)", token: tokens.coordinator)
-                #expect(view["complaint"]?["channel"] == "sms" && view["complaint"]?["programme"] == nil, "\(view.text)")
+                #expect(
+                    view["complaint"]?["channel"] == "sms" && view["complaint"]?["programme"] == nil, "\(view.text)")
             }
         }
     }
@@ -318,7 +324,8 @@ import Testing
             // A signature over other fields than those sent is refused too.
             let tampered = [("From", "+254711000002"), ("Body", "Hello, changed"), ("MessageSid", "SM0002")]
             let signature = Self.twilioSignature(path: "/v1/sms/twilio", twilio)
-            let changed = try await Self.post(client, "/v1/sms/twilio", tampered, headers: [.twilioSignature: signature])
+            let changed = try await Self.post(
+                client, "/v1/sms/twilio", tampered, headers: [.twilioSignature: signature])
             #expect(changed.status == .forbidden)
             #expect(try await Self.eventCount(settings) == before, "nothing written")
             #expect(stub.attempts.isEmpty)
@@ -330,7 +337,8 @@ import Testing
             let lodged = try await client.send(.post, "/v1/complaints", token: tokens.office, body: Body.complaint)
             let id = try #require(lodged["id"]?.stringValue)
             let secret: HTTPFields = [.concordSecret: "at-secret"]
-            for (word, number) in [("STATUS", "+254722000001"), ("statut", "+254722000002"), ("HALI", "+254722000003")] {
+            for (word, number) in [("STATUS", "+254722000001"), ("statut", "+254722000002"), ("HALI", "+254722000003")]
+            {
                 let asked = try await Self.post(
                     client, "/v1/sms/africastalking", [("from", number), ("text", "\(word) \(id)"), ("id", word)],
                     headers: secret)
@@ -338,14 +346,16 @@ import Testing
             }
             let mistyped = String(id.dropLast()) + (id.hasSuffix("A") ? "B" : "A")
             _ = try await Self.post(
-                client, "/v1/sms/africastalking", [("from", "+254722000004"), ("text", "STATUS \(mistyped)"), ("id", "m")],
+                client, "/v1/sms/africastalking",
+                [("from", "+254722000004"), ("text", "STATUS \(mistyped)"), ("id", "m")],
                 headers: secret)
             try await poll(within: .seconds(10), "four replies") {
                 stub.messages.filter { $0.to.hasPrefix("+2547220") }.count == 4
             }
             let replies = Dictionary(
                 stub.messages.filter { $0.to.hasPrefix("+2547220") }.map { ($0.to, $0.text) }, uniquingKeysWith: { $1 })
-            #expect(replies["+254722000001"] == "\(id): Your complaint has been received and will be acknowledged soon.")
+            #expect(
+                replies["+254722000001"] == "\(id): Your complaint has been received and will be acknowledged soon.")
             #expect(replies["+254722000002"]?.hasPrefix("\(id) : ") == true, "\(replies)")
             #expect(replies["+254722000002"] != replies["+254722000001"])
             #expect(replies["+254722000003"]?.contains("Malalamiko yako yamepokelewa") == true, "\(replies)")
@@ -363,8 +373,10 @@ import Testing
             func step(_ text: String) async throws -> String {
                 let answer = try await Self.post(
                     client, "/v1/ussd/africastalking?secret=at-secret",
-                    [("sessionId", "ATUid_1"), ("serviceCode", "*384*123#"), ("phoneNumber", "+254733000001"),
-                     ("text", text)])
+                    [
+                        ("sessionId", "ATUid_1"), ("serviceCode", "*384*123#"), ("phoneNumber", "+254733000001"),
+                        ("text", text),
+                    ])
                 #expect(answer.status == .ok && answer.headers[.contentType]?.hasPrefix("text/plain") == true)
                 return answer.text
             }
@@ -386,7 +398,8 @@ import Testing
                     .contains { $0["type"] == "ComplaintMessageSent" }
             }
             let view = try await client.send(.get, "/v1/complaints/\(id)", token: tokens.office)
-            let gatewayID = try #require(view["complaint"]?["messages"]?.arrayValue?.first?["gateway_message_id"]?.stringValue)
+            let gatewayID = try #require(
+                view["complaint"]?["messages"]?.arrayValue?.first?["gateway_message_id"]?.stringValue)
             for _ in 0..<2 {
                 let report = try await Self.post(
                     client, "/v1/sms/africastalking/delivery", [("id", gatewayID), ("status", "Success")],

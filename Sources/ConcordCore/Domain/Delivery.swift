@@ -57,7 +57,8 @@ public struct Delivery: Sendable, Hashable {
 
     var payload: JSONValue {
         Payload.object([
-            "message": self.message, "purpose": self.purpose, "outcome": self.outcome, "gateway": self.gateway, "recipient": self.recipient,
+            "message": self.message, "purpose": self.purpose, "outcome": self.outcome, "gateway": self.gateway,
+            "recipient": self.recipient,
             "to": self.to, "text": self.text, "gateway_message_id": self.gatewayMessageID, "reason": self.reason,
             "at": self.at,
         ])
@@ -73,7 +74,9 @@ public struct Delivery: Sendable, Hashable {
 
     /// Every event type that records a delivery, on every kind of stream.
     public static let eventTypes: Set<String> = Set(
-        ["Complaint", "Referral"].flatMap { prefix in Outcome.allCases.map { "\(prefix)Message\($0.rawValue.capitalized)" } })
+        ["Complaint", "Referral"].flatMap { prefix in
+            Outcome.allCases.map { "\(prefix)Message\($0.rawValue.capitalized)" }
+        })
 
     /// The event type of this delivery on a stream whose event types start with `prefix` (`Complaint`, `Referral`).
     public func eventType(prefix: String) -> String {
