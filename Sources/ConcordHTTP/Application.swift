@@ -156,7 +156,7 @@ public func buildRouter(
     SMSController(
         settings: context.sms, outbox: context.outbox(logger: logger),
         complaints: CaseCommands<Complaint>(store: context.store, vault: context.vault, reference: reference.data),
-        reference: reference, store: context.store, logger: logger
+        reference: reference, store: context.store, clock: context.clock, logger: logger
     ).addRoutes(to: router)
     // The web workspace's pages (ConcordWeb renders them); a template that does not parse leaves them out, loudly.
     do {

@@ -18,6 +18,8 @@ struct SMSController: Sendable {
     let complaints: CaseCommands<Complaint>
     let reference: ReferenceFollower
     let store: EventStore
+    /// Where a lodgement's time comes from, as for every command.
+    let clock: WallClock
     let logger: Logger
 
     func addRoutes(to router: Router<ConcordRequestContext>) {
@@ -112,7 +114,7 @@ struct SMSController: Sendable {
             let lodgement = Complaint.Lodgement(
                 channel: .sms, programme: nil, category: .other, description: description, area: settings.area,
                 office: settings.office, complainant: .person(PersonDetails(phone: from)), contactPreference: .sms,
-                at: .now())
+                at: self.clock.now())
             let request = CaseCommands<Complaint>.Request(
                 sender: .concord, metadata: EventMetadata(actor: "concord:sms:\(gateway)", role: "system"),
                 idempotencyKey: key, requestDigest: Array(SHA256.hash(data: Data(key.utf8))))

@@ -30,6 +30,7 @@ struct Serve: AsyncParsableCommand {
         }
         let checkpoints = try Self.checkpointSchedule()
         let signIn = try failingNow { try SignInSettings.from(environment: ProcessInfo.processInfo.environment) }
+        let sms = try failingNow { try SMSSettings.from(environment: ProcessInfo.processInfo.environment) }
         let bootstrap = try await failing { try await DatabaseBootstrap.prepare(logger: logger) }
         defer { bootstrap.stopClusterIfStarted() }
         let migrator = Migrator(migrations: try Migration.bundled(), logger: logger)
@@ -53,7 +54,7 @@ struct Serve: AsyncParsableCommand {
             reference: ReferenceFollower(store: store, logger: logger), vault: vault, checkpoints: checkpoints,
             metrics: metrics, projectionStallThreshold: try Self.stallThreshold())
         context.signIn = signIn
-        context.sms = try failingNow { try SMSSettings.from(environment: ProcessInfo.processInfo.environment) }
+        context.sms = sms
         let app = buildApplication(context, host: self.host, port: self.port, logger: logger)
         try await Self.runUntilStopped(
             [

@@ -62,6 +62,29 @@ import Testing
         #expect(again == id)
     }
 
+    @Test func aGatewayConfiguredWrongStopsTheStartWithOneLine() async throws {
+        let settings = try await TestDatabases.shared.freshDatabase()
+        for (extra, message) in [
+            (["CONCORD_SMS_GATEWAY": "nexmo"], "CONCORD_SMS_GATEWAY takes africastalking or twilio, not nexmo"),
+            (["CONCORD_SMS_GATEWAY": "twilio", "CONCORD_SMS_OFFICE": "OFF-001", "CONCORD_SMS_AREA": "D-01"],
+             "CONCORD_TWILIO_ACCOUNT_SID is required with CONCORD_SMS_GATEWAY=twilio"),
+            (["CONCORD_SMS_CONTACTS": "CCT"], "CONCORD_SMS_CONTACTS takes CODE=+number pairs"),
+            (["CONCORD_SMS_MAX_ATTEMPTS": "many"], "CONCORD_SMS_MAX_ATTEMPTS takes a positive whole number, not many"),
+        ] {
+            var environment = ServeProcess.environment(settings)
+            environment["CONCORD_PORT"] = "\(try freePort())"
+            let base = [
+                "CONCORD_SMS_GATEWAY": "africastalking", "CONCORD_SMS_OFFICE": "OFF-001", "CONCORD_SMS_AREA": "D-01",
+                "CONCORD_AT_USERNAME": "sandbox", "CONCORD_AT_API_KEY": "key",
+            ]
+            environment.merge(base.merging(extra) { $1 }) { $1 }
+            let (status, output) = try await runProcess(concordExecutable, ["serve"], environment: environment)
+            #expect(status != 0, "\(extra): \(output)")
+            #expect(output.contains(message), "\(extra): \(output)")
+            #expect(output.split(separator: "\n").count <= 2, "a one-line message: \(output)")
+        }
+    }
+
     /// Whether the case's log holds its `ComplaintMessageSent`.
     static func recorded(_ settings: DatabaseSettings, _ id: String) async throws -> Bool {
         try await withStore(settings: settings) { store in
