@@ -62,6 +62,29 @@ import Testing
         #expect(again == id)
     }
 
+    @Test func twoNodesSendEachMessageOnce() async throws {
+        let settings = try await TestDatabases.shared.freshDatabase()
+        try await prepareForServing(settings)
+        let stub = try await StubGateway.start()
+        defer { stub.stop() }
+        let nodes = [
+            try await ServeNode.start(settings, environment: Self.environment(stub)),
+            try await ServeNode.start(settings, environment: Self.environment(stub)),
+        ]
+        defer { for node in nodes { node.signal(SIGTERM) } }
+        var ids: [String] = []
+        for index in 0..<6 {
+            ids.append(
+                try await Self.inbound(
+                    nodes[index % 2], from: "+25471100002\(index)", text: "Complaint \(index)", id: "ATXid_n\(index)"))
+        }
+        try await poll(within: .seconds(15), "every acknowledgement reaches the gateway") {
+            ids.allSatisfy { id in stub.messages.contains { $0.text.contains(id) } }
+        }
+        // Whichever node holds the lease sends; the other sends nothing, so each message went out once.
+        #expect(stub.attempts.count == 6, "\(stub.attempts.map(\.text))")
+    }
+
     @Test func aGatewayConfiguredWrongStopsTheStartWithOneLine() async throws {
         let settings = try await TestDatabases.shared.freshDatabase()
         for (extra, message) in [
