@@ -76,6 +76,7 @@ let package = Package(
             dependencies: [
                 "ConcordCore", "ConcordStore", "ConcordWeb",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),

@@ -195,7 +195,7 @@ extension AppContext {
         self.sms.map {
             Outbox(
                 client: self.client, store: self.store, vault: self.vault, reference: self.reference.data,
-                settings: $0, logger: logger)
+                settings: $0, logger: logger, metrics: self.metrics.factory)
         }
     }
 }

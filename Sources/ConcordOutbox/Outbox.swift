@@ -1,5 +1,6 @@
 import ConcordCore
 import ConcordStore
+import CoreMetrics
 import Logging
 import PostgresNIO
 
@@ -18,11 +19,22 @@ public struct Outbox: Sendable {
     /// How long a claimed message is left alone by other passes: well above one attempt's time.
     let claimLease: Duration = .seconds(60)
     static let metadata = EventMetadata(actor: "concord:sms", role: "system")
+    /// Attempts by what came of them (`concord_messages_total{outcome}`: sent, retried, failed, dropped).
+    let counters: [String: CoreMetrics.Counter]
 
     public init(
         client: PostgresClient, store: EventStore, vault: PersonalDataVault, reference: ReferenceData,
-        settings: SMSSettings, gateway: SMSGateway? = nil, logger: Logger
+        settings: SMSSettings, gateway: SMSGateway? = nil, logger: Logger,
+        metrics: any MetricsFactory = MetricsSystem.factory
     ) {
+        self.counters = Dictionary(
+            uniqueKeysWithValues: ["sent", "retried", "failed", "dropped"].map {
+                (
+                    $0,
+                    CoreMetrics.Counter(
+                        label: "concord_messages_total", dimensions: [("outcome", $0)], factory: metrics)
+                )
+            })
         self.table = OutboxTable(client: client, logger: logger)
         self.store = store
         self.vault = vault
@@ -92,10 +104,12 @@ public struct Outbox: Sendable {
             settle: { row, settlement in
                 switch settlement {
                 case .failed(let reason):
+                    self.counters["failed"]?.increment()
                     try await self.table.settle(
                         row.message.id, status: "failed", gateway: self.gateway.name, error: reason)
                     try await self.recordOutcome(of: row, .failed, gatewayMessageID: nil, reason: reason)
                 case .retry(let after, let reason):
+                    self.counters["retried"]?.increment()
                     self.logger.info(
                         "message not sent; trying again later",
                         metadata: ["message": "\(row.message.id)", "reason": "\(reason)", "in": "\(after)"])
@@ -120,6 +134,7 @@ public struct Outbox: Sendable {
         do {
             guard let phone = try await self.phone(for: row.message) else {
                 // An erased person, or a programme without a number: nobody to send it to.
+                self.counters["dropped"]?.increment()
                 try await self.table.settle(
                     row.message.id, status: "dropped", gateway: nil, error: "no number for \(row.message.recipient)",
                     recorded: true)
@@ -128,6 +143,7 @@ public struct Outbox: Sendable {
             let text = OutboxDecision.text(of: row.message)
             switch await self.gateway.send(to: phone, text: text, idempotencyKey: row.message.id) {
             case .accepted(let gatewayID):
+                self.counters["sent"]?.increment()
                 try await self.table.settle(
                     row.message.id, status: "sent", gateway: self.gateway.name, gatewayMessageID: gatewayID)
                 try await self.recordOutcome(of: row, .sent, gatewayMessageID: gatewayID, reason: nil)

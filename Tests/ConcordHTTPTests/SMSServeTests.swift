@@ -89,8 +89,10 @@ import Testing
         let settings = try await TestDatabases.shared.freshDatabase()
         for (extra, message) in [
             (["CONCORD_SMS_GATEWAY": "nexmo"], "CONCORD_SMS_GATEWAY takes africastalking or twilio, not nexmo"),
-            (["CONCORD_SMS_GATEWAY": "twilio", "CONCORD_SMS_OFFICE": "OFF-001", "CONCORD_SMS_AREA": "D-01"],
-             "CONCORD_TWILIO_ACCOUNT_SID is required with CONCORD_SMS_GATEWAY=twilio"),
+            (
+                ["CONCORD_SMS_GATEWAY": "twilio", "CONCORD_SMS_OFFICE": "OFF-001", "CONCORD_SMS_AREA": "D-01"],
+                "CONCORD_TWILIO_ACCOUNT_SID is required with CONCORD_SMS_GATEWAY=twilio"
+            ),
             (["CONCORD_SMS_CONTACTS": "CCT"], "CONCORD_SMS_CONTACTS takes CODE=+number pairs"),
             (["CONCORD_SMS_MAX_ATTEMPTS": "many"], "CONCORD_SMS_MAX_ATTEMPTS takes a positive whole number, not many"),
         ] {

@@ -204,6 +204,9 @@ import Testing
                 ).collect().map { try $0.decode((Int32, String).self) }
             }
             #expect(rows.count == 1 && rows.first?.0 == 4 && rows.first?.1 == "sent", "\(rows)")
+            let metrics = try await client.send(.get, "/metrics", token: nil).text
+            #expect(metrics.contains(#"concord_messages_total{outcome="retried"} 3"#), "\(metrics)")
+            #expect(metrics.contains(#"concord_messages_total{outcome="sent"} 1"#))
         }
     }
 
