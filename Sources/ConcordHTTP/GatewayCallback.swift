@@ -56,7 +56,7 @@ struct GatewayCallback {
         case .sharedSecret(let expected):
             guard let expected else { return Self.notConfigured(gateway) }
             let given =
-                request.headers[HTTPField.Name("X-Concord-Secret")!]
+                Self.header("x-concord-secret", in: request)
                 ?? request.uri.queryParameters["secret"]
                 .map(String.init)
             guard let given, !given.isEmpty else {
@@ -74,7 +74,7 @@ struct GatewayCallback {
             return nil
         case .twilio(let token, let publicURL):
             guard let token else { return Self.notConfigured(gateway) }
-            guard let signature = request.headers[HTTPField.Name("X-Twilio-Signature")!],
+            guard let signature = Self.header("x-twilio-signature", in: request),
                 let bytes = Data(base64Encoded: signature)
             else {
                 return Problem(
@@ -93,6 +93,11 @@ struct GatewayCallback {
             }
             return nil
         }
+    }
+
+    /// The value of the header named `name` (lowercase).
+    static func header(_ name: String, in request: Request) -> String? {
+        request.headers.first { $0.name.canonicalName == name }?.value
     }
 
     static func notConfigured(_ gateway: String) -> Problem {
