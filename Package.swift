@@ -83,6 +83,17 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // What partner systems receive: signed webhooks (subscriptions, CloudEvents, the leased dispatcher), the case
+        // events a reader may see (also the event stream), and referrals as FHIR Tasks.
+        .target(
+            name: "ConcordPartners",
+            dependencies: [
+                "ConcordCore", "ConcordStore", .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         // The Hummingbird application, built by `buildApplication(...)`.
         .target(
             name: "ConcordHTTP",
@@ -92,6 +103,7 @@ let package = Package(
                 "ConcordProjections",
                 "ConcordWeb",
                 "ConcordOutbox",
+                "ConcordPartners",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -107,6 +119,7 @@ let package = Package(
                 "ConcordOutbox",
                 "ConcordProjections",
                 "ConcordWorkload",
+                "ConcordPartners",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Yams", package: "Yams"),

@@ -5,8 +5,11 @@ Usage: browser_test.py BASE_URL SCREENSHOT_DIR
 
 Against a `concord serve` with the demo reference data and the demo users (deploy/demo-users.json): the clerk signs
 in and lodges a complaint, the CCT officer acknowledges, assigns and resolves it, the clerk records that the
-complainant was told and closes it, and the public tracking page shows it closed. A screenshot of each page visited
-goes to SCREENSHOT_DIR. Any failure raises: the exit status is not 0 and the message says what and where.
+complainant was told and closes it, and the public tracking page shows it closed. Then a referral: the clerk fills
+the standard referral form to Health Insurance, its officer acknowledges, accepts, serves and completes it and sends
+the counter-referral feedback, the clerk finds the feedback waiting and acknowledges it, which closes the loop. A
+screenshot of each page visited goes to SCREENSHOT_DIR. Any failure raises: the exit status is not 0 and the
+message says what and where.
 """
 import os
 import sys
@@ -15,8 +18,9 @@ import time
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import Select, WebDriverWait
+
+from page_wait import wait_for_next_page
 
 BASE, SHOTS = sys.argv[1].rstrip("/"), sys.argv[2]
 os.makedirs(SHOTS, exist_ok=True)
@@ -33,7 +37,21 @@ def shot(driver, name):
     if not driver.save_screenshot(path):
         raise RuntimeError(f"no screenshot at {path}")
     size = len(driver.page_source.encode())
-    print(f"screenshot {path} ({driver.current_url}, page about {size} bytes, plus the shared stylesheet)")
+    css = stylesheet_size()
+    print(f"screenshot {path} ({driver.current_url}, page {size} bytes + stylesheet {css} bytes)")
+    check(size + css < 100_000, f"{name}: a first load of {size + css} bytes, over 100 KB", driver)
+
+
+stylesheet = []
+
+
+def stylesheet_size():
+    """The shared stylesheet's size, fetched once: every page loads it, nothing else."""
+    if not stylesheet:
+        import urllib.request
+        with urllib.request.urlopen(BASE + "/static/concord.css") as answer:
+            stylesheet.append(len(answer.read()))
+    return stylesheet[0]
 
 
 def check(condition, message, driver):
@@ -42,11 +60,11 @@ def check(condition, message, driver):
 
 
 def click(driver, element):
-    """Clicks what leads to a new page, and waits (at most 15 s) until the old page is gone: a click returns
+    """Clicks what leads to a new page, and waits (at most 30 s) until the old page is gone: a click returns
     before the next page has loaded."""
     old = driver.find_element(By.TAG_NAME, "html")
     element.click()
-    WebDriverWait(driver, 15).until(expected_conditions.staleness_of(old))
+    wait_for_next_page(driver, old)
 
 
 def sign_in(driver, login, password):
@@ -90,6 +108,80 @@ def open_case(driver, code):
     driver.find_element(By.ID, "find-code").send_keys(code)
     click(driver, driver.find_element(By.CSS_SELECTOR, "form[action='/complaints/find'] button"))
     check(code in driver.page_source and "case-status" in driver.page_source, f"case {code} did not open", driver)
+
+
+def wait_for(driver, path, code):
+    """Reloads `path` until `code` is on it (the lists read a projection that follows the log closely)."""
+    deadline = time.monotonic() + 30
+    while True:
+        driver.get(BASE + path)
+        if code in driver.page_source:
+            return
+        check(time.monotonic() < deadline, f"{code} never reached {path}", driver)
+        time.sleep(0.5)
+
+
+def referral_journey(driver):
+    """The clerk refers a household to Health Insurance; its officer works the referral and sends the
+    counter-referral feedback; the clerk acknowledges it, which closes the loop."""
+    sign_in(driver, "clerk", "demo-clerk-2026")
+    click(driver, driver.find_element(By.ID, "referral-link"))
+    shot(driver, "referral-form")
+    for name, value in {"receiver": "HEALTH", "urgency": "priority", "kind": "household", "sex": "female",
+                        "age_group": "0-17"}.items():
+        Select(driver.find_element(By.ID, name)).select_by_value(value)
+    for name, value in {"referral_type": "nutrition", "reason": "Child needs a nutrition assessment.",
+                        "reference": "HH-42", "form_name": "Awa Sow", "form_household_size": "5",
+                        "form_address": "Mafuta, near the well", "form_needs": "Underweight child, 2 years"}.items():
+        driver.find_element(By.ID, name).send_keys(value)
+    driver.find_element(By.ID, "form_consent").click()
+    click(driver, driver.find_element(By.ID, "referral-submit"))
+    check('role="alert"' not in driver.page_source, "the referral was refused", driver)
+    code = driver.find_element(By.CSS_SELECTOR, "h1 .code").text.strip()
+    check(code.startswith("R-"), f"not a referral code: {code!r}", driver)
+    loop = driver.find_element(By.ID, "case-loop").text
+    check(loop.startswith("Acknowledgement from National Health Insurance Scheme"), f"the loop says {loop!r}", driver)
+    shot(driver, "referral-created")
+    sign_out(driver)
+
+    sign_in(driver, "health.officer", "demo-health-2026")
+    wait_for(driver, "/queue", code)
+    shot(driver, "queue-health")
+    click(driver, driver.find_element(By.LINK_TEXT, code))
+    shot(driver, "referral-receiver")
+    for command in ("acknowledge", "accept", "start_service"):
+        send(driver, command)
+    send(driver, "complete", selects={"outcome": "delivered"})
+    loop = driver.find_element(By.ID, "case-loop").text
+    check(loop.startswith("Counter-referral feedback from National Health Insurance Scheme, due"),
+          f"the loop says {loop!r}", driver)
+    send(driver, "post_feedback", fields={"outcome": "Enrolled in the nutrition programme",
+                                          "services_given": "Nutrition assessment\nFood supplement",
+                                          "notes": "Next visit in one month."})
+    sign_out(driver)
+
+    sign_in(driver, "clerk", "demo-clerk-2026")
+    wait_for(driver, "/feedback", code)
+    shot(driver, "feedback-waiting")
+    click(driver, driver.find_element(By.LINK_TEXT, code))
+    check("Food supplement" in driver.page_source, "the feedback is not on the referral's page", driver)
+    shot(driver, "referral-feedback")
+    send(driver, "acknowledge_feedback")
+    status = driver.find_element(By.ID, "case-status").text
+    check(status == "Closed: the feedback was acknowledged", f"the referral says {status!r}", driver)
+    phone_width(driver, "referral-closed")
+    driver.get(BASE + "/cases")
+    check(code in driver.page_source, "the referral is not in the office's cases", driver)
+    phone_width(driver, "office-cases")
+    sign_out(driver)
+
+    driver.get(BASE + "/track")
+    driver.find_element(By.ID, "code").send_keys(code)
+    click(driver, driver.find_element(By.ID, "track-submit"))
+    tracked = driver.find_element(By.ID, "track-status").text
+    check(tracked == "Your referral is closed.", f"the tracking page says {tracked!r}", driver)
+    check("Awa" not in driver.page_source, "the public page shows the person", driver)
+    shot(driver, "track-referral-closed")
 
 
 def main():
@@ -156,6 +248,7 @@ def main():
         check(tracked == "Your complaint is closed.", f"the tracking page says {tracked!r}", driver)
         check("Amina" not in driver.page_source, "the public page shows the complainant", driver)
         shot(driver, "track-closed")
+        referral_journey(driver)
         print(f"browser test passed in {time.monotonic() - started:.1f} s ({step} screenshots)")
     finally:
         driver.quit()

@@ -1,5 +1,6 @@
 import ConcordCore
 import ConcordOutbox
+import ConcordPartners
 import ConcordProjections
 import ConcordStore
 import ConcordWeb
@@ -36,6 +37,8 @@ public struct AppContext: Sendable {
     public var signIn = SignInSettings()
     /// The SMS gateway and what it needs (`CONCORD_SMS_*`); nil: nothing is sent and SMS callbacks are refused.
     public var sms: SMSSettings? = nil
+    /// Webhook retries, timeouts and when a failing subscriber is disabled.
+    public var webhooks = WebhookSettings()
 
     public init(
         client: PostgresClient, store: EventStore, migrator: Migrator, tokens: TokenStore, reference: ReferenceFollower,
@@ -94,6 +97,9 @@ public func buildApplication(
                         ready: { [reference = context.reference] in await reference.ready() }, logger: logger),
                     logger: logger))
         }
+        services.append(
+            NamedService(
+                "webhook dispatcher", webhookDispatcher(context, logger: logger) { runner.isLeader }, logger: logger))
     }
     return Application(
         router: router,
@@ -151,22 +157,28 @@ public func buildRouter(
         subjects: DataSubjects(store: context.store, client: context.client, logger: logger), clock: context.clock
     )
     .addRoutes(to: router)
-    let limiter = RateLimiter(capacity: context.trackingLimit, metrics: context.metrics.factory)
+    let limiter = RateLimiter(capacity: context.trackingLimit, clock: context.clock, metrics: context.metrics.factory)
     TrackingController(store: context.store, limiter: limiter).addRoutes(to: router)
     SMSController(
         settings: context.sms, outbox: context.outbox(logger: logger),
         complaints: CaseCommands<Complaint>(store: context.store, vault: context.vault, reference: reference.data),
         reference: reference, store: context.store, clock: context.clock, logger: logger
     ).addRoutes(to: router)
+    addPartnerRoutes(context, users: users, logger: logger, to: router)
     // The web workspace's pages (ConcordWeb renders them); a template that does not parse leaves them out, loudly.
     do {
-        WebController(
+        let web = WebController(
             sessions: sessions,
             complaints: CaseCommands<Complaint>(
                 store: context.store, vault: context.vault, reference: reference.data, users: users),
             reference: reference, queries: queries, store: context.store, limiter: limiter, clock: context.clock,
-            renderer: try WebRenderer()
-        ).addRoutes(to: router)
+            renderer: try WebRenderer())
+        // Before the pages: a page's 403 (a failed CSRF check, a page the role may not open) is an HTML page.
+        router.add(middleware: WebForbiddenPage(web: web))
+        web.addRoutes(to: router)
+        WebCoordinator(web: web).addRoutes(to: router)
+        WebDashboard(web: web).addRoutes(to: router)
+        WebAdmin(web: web, users: users, tokens: context.tokens).addRoutes(to: router)
     } catch {
         logger.critical("the web pages are off: a template does not parse", metadata: ["error": "\(error)"])
     }

@@ -154,14 +154,21 @@ struct CaseController<Kind: CaseKind>: Sendable {
         guard case .object(var members) = view, case .array(let names)? = members["allowed_commands"] else {
             return view
         }
-        let parties = Kind.parties(state)
-        members["your_commands"] = .array(
-            names.filter { name in
-                guard let text = name.stringValue, let command = Kind.CommandName(rawValue: text) else { return false }
-                return AccessPolicy.canAct(
-                    principal, command: text, side: Kind.side(of: command), parties, catalog: catalog)
-            })
+        let yours = Set(Self.yourCommands(state, for: principal, catalog: catalog).map(\.rawValue))
+        members["your_commands"] = .array(names.filter { name in name.stringValue.map(yours.contains) == true })
         return .object(members)
+    }
+
+    /// Of the commands `state` allows, those `principal` may send now (its role, scope and side): the API's
+    /// `your_commands` and the forms of the case pages.
+    static func yourCommands(
+        _ state: Kind.State, for principal: Principal, catalog: ReferenceCatalog
+    ) -> [Kind.CommandName] {
+        let parties = Kind.parties(state)
+        return Kind.allowedCommands(in: state).filter { command in
+            AccessPolicy.canAct(
+                principal, command: command.rawValue, side: Kind.side(of: command), parties, catalog: catalog)
+        }
     }
 
     /// The case's events as `principal` may see them: each with its `content` (the payload without the person or

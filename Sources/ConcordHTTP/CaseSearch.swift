@@ -10,8 +10,13 @@ extension ProjectionController {
     /// person is for the roles that read people (`AccessPolicy.readsPerson`).
     func search(_ request: Request, _ context: ConcordRequestContext) async throws -> Response {
         let principal = try context.requirePrincipal()
+        return try await self.searchPage(QueryParameters(request), principal: principal).response(key: "cases")
+    }
+
+    /// The search itself, for the API and the front office's find page.
+    func searchPage(_ query: QueryParameters, principal: Principal) async throws -> CasePage {
         let catalog = try await self.catalog()
-        var query = QueryParameters(request)
+        var query = query
         var filter = try query.filter(catalog: catalog, allowed: ["kind", "status", "loop", "category", "area"])
         filter.openedFrom = try query.time("from")
         filter.openedTo = try query.time("to")
@@ -28,9 +33,8 @@ extension ProjectionController {
             guard let value = query.take(kind.rawValue) else { continue }
             filter.ids = try await self.hits(value, as: kind, principal: principal, narrowing: filter.ids)
         }
-        return try await self.page(
-            query, scope: CaseScope(readableBy: principal, catalog: catalog), filter: filter, order: .newest,
-            key: "cases")
+        return try await self.casePage(
+            query, scope: CaseScope(readableBy: principal, catalog: catalog), filter: filter, order: .newest)
     }
 
     /// The tracking codes of the cases whose person has `value`, within `earlier` when another parameter narrowed

@@ -28,6 +28,12 @@ struct ProjectionController: Sendable {
     func queue(_ request: Request, _ context: ConcordRequestContext) async throws -> Response {
         let principal = try context.requirePrincipal()
         let code = try context.parameters.require("code")
+        let found = try await self.queuePage(QueryParameters(request), principal: principal, code: code)
+        return found.response(key: "queue")
+    }
+
+    /// The queue of `code` (a programme, or a service type) as `principal` may see it: the API's and the pages'.
+    func queuePage(_ query: QueryParameters, principal: Principal, code: String) async throws -> CasePage {
         let catalog = try await self.catalog()
         // A service type is a queue of its own: its owning programme's queue also holds it, and one without a
         // programme (GBV-SUPPORT) is worked by tokens scoped to it.
@@ -43,16 +49,26 @@ struct ProjectionController: Sendable {
         case .coordinator: scope = CaseScope(area: principal.scope, sensitive: false)
         default: throw Self.notFound("no queue of \(code) that you can see")
         }
-        var query = QueryParameters(request)
+        var query = query
         var filter = try query.filter(catalog: catalog, allowed: ["kind", "status", "overdue", "category", "area"])
         filter.waitingOnAny = AccessPolicy.handledCodes(by: code, catalog: catalog)
-        return try await self.page(query, scope: scope, filter: filter, order: .due, key: "queue")
+        return try await self.casePage(query, scope: scope, filter: filter, order: .due)
     }
 
     /// What the office lodged or sent, newest first, with counter-referral feedback waiting for it flagged.
     func officeCases(_ request: Request, _ context: ConcordRequestContext) async throws -> Response {
         let principal = try context.requirePrincipal()
         let code = try context.parameters.require("code")
+        let found = try await self.officePage(
+            QueryParameters(request), principal: principal, code: code, order: .newest)
+        return found.response(key: "cases")
+    }
+
+    /// The cases office `code` lodged or sent, as `principal` may see them, in `order`: the API's (newest first)
+    /// and the pages' (what is due first).
+    func officePage(
+        _ query: QueryParameters, principal: Principal, code: String, order: CaseOrder
+    ) async throws -> CasePage {
         let catalog = try await self.catalog()
         guard catalog.office(code) != nil || catalog.programme(code) != nil else {
             throw Self.notFound("no office \(code)")
@@ -65,10 +81,10 @@ struct ProjectionController: Sendable {
             scope = CaseScope(office: code, sensitive: false)
         case .coordinator: scope = CaseScope(office: code, area: principal.scope, sensitive: false)
         }
-        var query = QueryParameters(request)
+        var query = query
         let filter = try query.filter(
             catalog: catalog, allowed: ["kind", "status", "loop", "overdue", "category", "area", "feedback_waiting"])
-        return try await self.page(query, scope: scope, filter: filter, order: .newest, key: "cases")
+        return try await self.casePage(query, scope: scope, filter: filter, order: order)
     }
 
     /// Open, awaiting-feedback and overdue loops, oldest first.
@@ -96,12 +112,9 @@ struct ProjectionController: Sendable {
         let (principal, code, catalog) = try await self.visibleArea(context, what: "escalations")
         var query = QueryParameters(request)
         var filter = try query.filter(catalog: catalog, allowed: ["status", "overdue", "category", "loop"])
-        filter.kind = Complaint.streamType
-        filter.escalated = true
-        filter.area = code
-        let sensitive = principal.role == .admin || principal.role == .auditor
-        return try await self.page(
-            query, scope: CaseScope(sensitive: sensitive), filter: filter, order: .due, key: "escalations")
+        let list = Self.escalations(in: code, for: principal)
+        (filter.kind, filter.escalated, filter.area) = (list.filter.kind, list.filter.escalated, list.filter.area)
+        return try await self.page(query, scope: list.scope, filter: filter, order: .due, key: "escalations")
     }
 
     /// The caller, the area `{code}` of the route and the reference data, when the caller may see the area's lists:
@@ -113,12 +126,30 @@ struct ProjectionController: Sendable {
         let code = try context.parameters.require("code")
         let catalog = try await self.catalog()
         guard catalog.area(code) != nil else { throw Self.notFound("no area \(code)") }
-        switch principal.role {
-        case .admin, .auditor: break
-        case .coordinator where catalog.isWithin(area: code, ancestor: principal.scope ?? ""): break
-        default: throw Self.notFound("no \(what) in \(code) that you can see")
+        guard Self.seesAreaLists(principal, code, catalog: catalog) else {
+            throw Self.notFound("no \(what) in \(code) that you can see")
         }
         return (principal, code, catalog)
+    }
+
+    /// Who may see the lists of the area `code` (escalations, sensitive counts; the coordinator's page too):
+    /// auditors and admins any area, a coordinator its own and those below.
+    static func seesAreaLists(_ principal: Principal, _ code: String, catalog: ReferenceCatalog) -> Bool {
+        switch principal.role {
+        case .admin, .auditor: catalog.area(code) != nil
+        case .coordinator: catalog.isWithin(area: code, ancestor: principal.scope ?? "")
+        case .office, .programme: false
+        }
+    }
+
+    /// The escalations list of the area `code` as `principal` sees it: escalated complaints now in the area's
+    /// subtree, the sensitive ones for auditors and admins only (the API's list and the coordinator's page).
+    static func escalations(in code: String, for principal: Principal) -> (scope: CaseScope, filter: CaseFilter) {
+        var filter = CaseFilter()
+        filter.kind = Complaint.streamType
+        filter.escalated = true
+        filter.area = code
+        return (CaseScope(sensitive: principal.role == .admin || principal.role == .auditor), filter)
     }
 
     /// The M&E indicators, as JSON or (with `Accept: text/csv` or `format=csv`) CSV.
@@ -155,13 +186,14 @@ struct ProjectionController: Sendable {
                 status: .badRequest, title: "Invalid query parameter", detail: "format must be json or csv",
                 field: "format")
         }
-        try query.refuseRest()
         let catalog = try await self.catalog()
+        let filter = try query.filter(catalog: catalog, allowed: ["programme", "area"])
+        try query.refuseRest()
         let (queries, scope) = (self.queries, CaseScope(readableBy: principal, catalog: catalog))
         let indicators = try await withDatabaseDeadline(.seconds(30)) {
             try await Indicators.compute(
-                client: queries.client, scope: scope, grouping: grouping, series: series, from: from, to: to,
-                now: now, logger: queries.logger)
+                client: queries.client, scope: scope, filter: filter, grouping: grouping, series: series, from: from,
+                to: to, now: now, logger: queries.logger)
         }
         if format == "csv" {
             let csv = indicators.csv(period: ["from": from.rfc3339, "to": to.rfc3339, "as_of": now.rfc3339])
@@ -189,6 +221,14 @@ struct ProjectionController: Sendable {
     func page(
         _ query: QueryParameters, scope: CaseScope, filter: CaseFilter, order: CaseOrder, key: String
     ) async throws -> Response {
+        try await self.casePage(query, scope: scope, filter: filter, order: order).response(key: key)
+    }
+
+    /// One page of a list: `limit` (1 to 500, 50 unless given) items after the cursor `after`; any other parameter
+    /// left in `query` is refused.
+    func casePage(
+        _ query: QueryParameters, scope: CaseScope, filter: CaseFilter, order: CaseOrder
+    ) async throws -> CasePage {
         var query = query
         let limit = try query.integer("limit", in: 1...500) ?? 50
         let cursor = try query.take("after").map { text in
@@ -204,9 +244,7 @@ struct ProjectionController: Sendable {
         let (items, next) = try await withDatabaseDeadline {
             try await queries.cases(scope: scope, filter: filter, order: order, after: cursor, limit: limit, now: now)
         }
-        var body: [String: JSONValue] = [key: .array(items.map(\.json)), "as_of": .string(now.rfc3339)]
-        if let next { body["next_after"] = .string(next.text) }
-        return JSONResponse.make(.object(body), status: .ok)
+        return CasePage(items: items, next: next, asOf: now)
     }
 
     func catalog() async throws -> ReferenceCatalog {
@@ -228,6 +266,10 @@ struct QueryParameters {
     init(_ request: Request) {
         var values: [String: String] = [:]
         for (name, value) in request.uri.queryParameters { values[String(name)] = String(value) }
+        self.values = values
+    }
+
+    init(values: [String: String]) {
         self.values = values
     }
 
@@ -307,5 +349,18 @@ struct QueryParameters {
 
     static func invalid(_ name: String, _ reason: String) -> Problem {
         Problem(status: .badRequest, title: "Invalid query parameter", detail: "\(name) \(reason)", field: name)
+    }
+}
+
+/// One page of a list of cases, as of `asOf`: the API answers it as JSON, the pages render it.
+struct CasePage: Sendable {
+    var items: [CaseItem]
+    var next: PageCursor?
+    var asOf: Timestamp
+
+    func response(key: String) -> Response {
+        var body: [String: JSONValue] = [key: .array(self.items.map(\.json)), "as_of": .string(self.asOf.rfc3339)]
+        if let next { body["next_after"] = .string(next.text) }
+        return JSONResponse.make(.object(body), status: .ok)
     }
 }

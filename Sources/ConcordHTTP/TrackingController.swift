@@ -63,17 +63,20 @@ struct TrackingController: Sendable {
 /// A fixed-window limiter: at most `capacity` requests per client per minute. In memory, per process.
 final class RateLimiter: Sendable {
     let capacity: Int
+    /// The service's clock, so a test decides which minute its requests fall in.
+    private let clock: WallClock
     private let windows = Mutex<[String: (minute: Int64, count: Int)]>([:])
     /// Lookups refused with 429 (`concord_tracking_rate_limited_total`).
     private let refusals: CoreMetrics.Counter
 
-    init(capacity: Int, metrics: any MetricsFactory = MetricsSystem.factory) {
+    init(capacity: Int, clock: WallClock = .system, metrics: any MetricsFactory = MetricsSystem.factory) {
         self.capacity = capacity
+        self.clock = clock
         self.refusals = CoreMetrics.Counter(label: "concord_tracking_rate_limited_total", factory: metrics)
     }
 
-    func allow(_ client: String, now: Timestamp = .now()) -> Bool {
-        let minute = now.microsecondsSinceEpoch / 60_000_000
+    func allow(_ client: String) -> Bool {
+        let minute = self.clock.now().microsecondsSinceEpoch / 60_000_000
         let allowed = self.windows.withLock { windows in
             if windows.count > 100_000 { windows = windows.filter { $0.value.minute == minute } }
             let earlier = windows[client].flatMap { $0.minute == minute ? $0.count : nil } ?? 0

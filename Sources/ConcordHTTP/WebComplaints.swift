@@ -5,56 +5,26 @@ import ConcordWeb
 import Foundation
 import Hummingbird
 
-/// One field of a command's form: its name in the command body, how it is entered, and its choices.
-struct WebField: Sendable {
-    enum Input: Sendable { case text, textarea, select([String]) }
-    var name: String
-    var input: Input
-    var required: Bool
-}
-
-/// The complaint pages: lodge, the slip, the case with one form per command the user may send now.
+/// The complaint pages: lodge and the slip (the case page is every kind's: WebCasePage.swift).
 extension WebController {
-    /// Each complaint command's fields, as its request body takes them (ComplaintRequest.swift).
-    static let commandFields: [String: [WebField]] = [
-        "acknowledge": [],
-        "assign": [WebField(name: "officer", input: .text, required: false)],
-        "resolve": [
-            WebField(
-                name: "outcome", input: .select(Complaint.RedressOutcome.allCases.map(\.rawValue)), required: true),
-            WebField(name: "actions_taken", input: .textarea, required: true),
-        ],
-        "notify_complainant": [
-            WebField(name: "method", input: .select(NotificationMethod.allCases.map(\.rawValue)), required: true)
-        ],
-        "close": [
-            WebField(
-                name: "satisfaction", input: .select(Complaint.Satisfaction.allCases.map(\.rawValue)), required: false)
-        ],
-        "add_note": [WebField(name: "text", input: .textarea, required: true)],
-        "record_finding": [WebField(name: "text", input: .textarea, required: true)],
-        "escalate": [
-            WebField(name: "to_area", input: .text, required: true),
-            WebField(name: "reason", input: .textarea, required: true),
-        ],
-        "transfer": [
-            WebField(name: "to_programme", input: .text, required: true),
-            WebField(name: "reason", input: .textarea, required: true),
-        ],
-        "withdraw": [WebField(name: "reason", input: .textarea, required: false)],
-        "reopen": [WebField(name: "reason", input: .textarea, required: true)],
-        "reject_out_of_scope": [
-            WebField(name: "redirect_to", input: .text, required: true),
-            WebField(name: "reason", input: .textarea, required: false),
-        ],
-    ]
-
     func addComplaintRoutes(to router: Router<ConcordRequestContext>) {
         router.get("complaints/new") { request, context in try await self.newComplaint(request, context) }
         router.post("complaints") { request, context in try await self.lodge(request, context) }
-        router.get("complaints/:id") { request, context in try await self.showComplaint(request, context) }
         router.get("complaints/:id/slip") { request, context in try await self.slip(request, context) }
-        router.post("complaints/:id/:command") { request, context in try await self.command(request, context) }
+        self.addCaseRoutes(Complaint.self, to: router)
+    }
+
+    func slip(_ request: Request, _ context: ConcordRequestContext) async throws -> Response {
+        let visit = self.visit(request, context)
+        guard let principal = visit.principal else { return try await self.home(request, context) }
+        let id = try context.parameters.require("id")
+        guard let state = try await self.readable(Complaint.self, id, principal)?.state else {
+            return self.notFound(visit)
+        }
+        let office = self.reference.data.catalog.office(state.office)?.name ?? state.office
+        return self.render(
+            "slip", title: "slip.title", visit,
+            ["code": id, "lodged_at": visit.locale.format(state.lodgedAt), "office": office])
     }
 
     // MARK: Lodging
@@ -62,8 +32,8 @@ extension WebController {
     func newComplaint(_ request: Request, _ context: ConcordRequestContext) async throws -> Response {
         let visit = self.visit(request, context)
         guard let principal = visit.principal else { return try await self.home(request, context) }
-        guard AccessPolicy.canCreate(principal, author: principal.scope), principal.role == .office else {
-            return self.notFound(visit)
+        guard AccessPolicy.canCreate(principal, author: principal.scope), WebPage.lodge.opens(principal) else {
+            return self.forbidden(visit)
         }
         try await self.referenceReady()
         return self.lodgeForm(visit, form: WebForm(encoded: ""), problem: nil)
@@ -77,7 +47,7 @@ extension WebController {
             values.map { ["value": $0.0, "label": $0.1, "selected": $0.0 == selected] }
         }
         let programmes = catalog.programmes.values.sorted { $0.code < $1.code }.map { ($0.code, $0.name) }
-        let areas = catalog.areas.values.sorted { $0.code < $1.code }.map { ($0.code, "\($0.code) · \($0.name)") }
+        let areas = self.areas()
         let errors = Self.fieldErrors(
             problem,
             form: [

@@ -26,8 +26,8 @@ struct WebController: Sendable {
         router.get("lang") { request, _ in Self.setLanguage(request) }
         router.get("track") { request, context in try await self.track(request, context) }
         router.get("complaints/find") { request, _ in Self.find(request) }
-        router.get("queue") { request, context in try await self.queue(request, context) }
         self.addComplaintRoutes(to: router)
+        self.addCaseKindRoutes(to: router)
     }
 
     static func stylesheet() -> Response {
@@ -57,6 +57,8 @@ struct WebController: Sendable {
                 ]
                 data["is_office"] = principal.role == .office
                 data["is_programme"] = principal.role == .programme
+                data["nav"] = WebPage.navigation(for: principal, locale: self.locale)
+                data["can_refer"] = principal.role == .office || principal.role == .programme
             }
             return data
         }
@@ -100,7 +102,7 @@ struct WebController: Sendable {
     func requireCSRF(_ form: WebForm, _ visit: Visit) throws {
         guard CSRF.matches(form.values[CSRF.field], visit.csrf) else {
             throw Problem(
-                status: .forbidden, title: "Form expired",
+                status: .forbidden, title: CSRF.refusal,
                 detail: "this form is missing its security token or is from another session: reload the page")
         }
     }
@@ -112,14 +114,6 @@ struct WebController: Sendable {
         self.render(
             "message", title: "not_found.title", visit, ["message": visit.locale.text("not_found.text")],
             status: .notFound)
-    }
-
-    /// Opens a case by its tracking code (not personal data); the case page says 404 when it is not readable.
-    static func find(_ request: Request) -> Response {
-        let code = request.uri.queryParameters["code"].map(String.init) ?? ""
-        let clean = code.trimmingCharacters(in: .whitespaces).uppercased()
-        guard case .success(let parsed) = TrackingCode.parse(clean) else { return WebResponse.seeOther("/") }
-        return WebResponse.seeOther("/complaints/\(parsed.text)")
     }
 
     // MARK: Sign-in

@@ -5,7 +5,7 @@ import ConcordWeb
 import Foundation
 import Hummingbird
 
-/// The public tracking page and the programme's queue.
+/// The public tracking page.
 extension WebController {
     /// `/track?code=...`: no account; status in plain words in the visitor's language, no personal data. Shares the
     /// API's per-address limiter, so the page is no way around it.
@@ -47,39 +47,22 @@ extension WebController {
         }
         return self.render(
             "track", title: "track.title", visit,
-            ["code": code, "found": true, "status": locale.text("track.\(kind).\(status)")])
+            [
+                "code": code, "found": true, "status": locale.text("track.\(kind).\(status)"),
+                "steps": Self.trackedSteps(members, locale: locale, now: self.clock.now()),
+            ])
     }
 
-    /// `/queue`: the programme's open cases waiting for it, overdue first (the projection's due order puts the
-    /// earliest due time first, and what is overdue is due earliest).
-    func queue(_ request: Request, _ context: ConcordRequestContext) async throws -> Response {
-        let visit = self.visit(request, context)
-        guard let principal = visit.principal else { return try await self.home(request, context) }
-        guard principal.role == .programme, let code = principal.scope else { return self.notFound(visit) }
-        let filter = {
-            var filter = CaseFilter()
-            filter.waitingOn = code
-            filter.kind = "complaint"
-            return filter
-        }()
-        let (queries, now) = (self.queries, self.clock.now())
-        let scope = CaseScope(sensitive: principal.focalPoint)
-        let (items, _) = try await Problem.mapping {
-            try await withDatabaseDeadline {
-                try await queries.cases(scope: scope, filter: filter, order: .due, after: nil, limit: 200, now: now)
+    /// The days of the steps a tracking view holds, in the visitor's language ("Received: 2 December").
+    static func trackedSteps(_ members: JSONObject, locale: WebLocale, now: Timestamp) -> [[String: String]] {
+        let keys = [
+            "lodged_at", "created_at", "acknowledged_at", "resolved_at", "decided_at", "completed_at", "closed_at",
+        ]
+        return keys.compactMap { key in
+            guard let text = members[key]?.stringValue, case .success(let time) = Timestamp.parseRFC3339(text) else {
+                return nil
             }
+            return ["label": locale.text("track.when.\(key)"), "day": locale.day(time, now: now)]
         }
-        let rows: [[String: Any]] = items.map { item in
-            var row: [String: Any] = ["id": item.id]
-            if case .object(let members) = item.json {
-                if case .string(let status)? = members["status"] {
-                    row["status"] = visit.locale.text("status.complaint.\(status)")
-                }
-                if case .bool(true)? = members["overdue"] { row["overdue"] = true }
-                if case .integer(let age)? = members["age_days"] { row["age"] = age }
-            }
-            return row
-        }
-        return self.render("queue", title: "queue.title", visit, ["items": rows, "empty": rows.isEmpty])
     }
 }

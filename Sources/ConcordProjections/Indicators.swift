@@ -111,11 +111,13 @@ public struct Indicators: Sendable {
     /// The columns of these rows, in order.
     public var rowColumns: [String] { self.series == .month ? ["month"] + Self.columns : Self.columns }
 
-    /// Computes the indicators for cases opened in [`from`, `to`) within `scope`. `open_now` and `overdue_now`
-    /// count every case of the group, whenever opened, as it stands at `now`.
+    /// Computes the indicators for cases opened in [`from`, `to`) within `scope` (and `filter`, as lists filter:
+    /// a programme, an area's subtree). `open_now` and `overdue_now` count every case of the group, whenever
+    /// opened, as it stands at `now`.
     public static func compute(
-        client: PostgresClient, tables: CaseTables = .live, scope: CaseScope, grouping: IndicatorGrouping,
-        series: IndicatorSeries = .period, from: Timestamp, to: Timestamp, now: Timestamp, logger: Logger
+        client: PostgresClient, tables: CaseTables = .live, scope: CaseScope, filter: CaseFilter = CaseFilter(),
+        grouping: IndicatorGrouping, series: IndicatorSeries = .period, from: Timestamp, to: Timestamp,
+        now: Timestamp, logger: Logger
     ) async throws -> Indicators {
         // A month's row counts the cases opened in it: `open_now` and `overdue_now` too.
         let month = "to_char(c.opened_at AT TIME ZONE 'UTC', 'YYYY-MM')"
@@ -159,6 +161,7 @@ public struct Indicators: Sendable {
                 """)
         var builder = WhereBuilder(query: query, now: now, tables: tables)
         builder.scope(scope)
+        builder.filter(filter)
         var final = builder.query
         final.sql += series == .month ? " GROUP BY 1, 2 ORDER BY 1, 2" : " GROUP BY 1 ORDER BY 1"
         var rows: [[String: Value]] = []

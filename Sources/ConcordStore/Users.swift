@@ -220,18 +220,7 @@ public struct UserStore: Sendable {
         if name.allSatisfy(\.isWhitespace) || name.count > 200 {
             problems.append(.init(field: "name", reason: "must be 1 to 200 characters, not only spaces"))
         }
-        do {
-            try TokenStore.checkScope(scope, for: role)
-            if let scope, let problem = catalog.scopeProblem(scope, for: role) {
-                problems.append(.init(field: "scope", reason: problem))
-            }
-        } catch {
-            problems.append(.init(field: "scope", reason: error.description))
-        }
-        if focalPoint && role != .programme {
-            problems.append(.init(field: "focal_point", reason: "only a programme user can be a focal point"))
-        }
-        return problems
+        return problems + TokenStore.problems(role: role, scope: scope, focalPoint: focalPoint, catalog: catalog)
     }
 }
 

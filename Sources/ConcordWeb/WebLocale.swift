@@ -13,8 +13,20 @@ public struct WebLocale: Sendable {
     static let all: [String: WebLocale] = {
         var out: [String: WebLocale] = [:]
         for code in supported {
-            let data = WebAssets.files["\(code).json"] ?? Data("{}".utf8)
-            let strings = (try? JSONSerialization.jsonObject(with: data)) as? [String: String] ?? [:]
+            // `en.json`, then each `en.<part>.json` (one per group of pages, so that pages are added without
+            // editing one shared file).
+            let names =
+                ["\(code).json"]
+                + WebAssets.files.keys.filter {
+                    $0.hasPrefix("\(code).") && $0 != "\(code).json" && $0.hasSuffix(".json")
+                }
+                .sorted()
+            var strings: [String: String] = [:]
+            for name in names {
+                let data = WebAssets.files[name] ?? Data("{}".utf8)
+                let part = (try? JSONSerialization.jsonObject(with: data)) as? [String: String] ?? [:]
+                strings.merge(part) { first, _ in first }
+            }
             out[code] = WebLocale(code: code, strings: strings)
         }
         return out

@@ -9,5 +9,6 @@ struct Concord: AsyncParsableCommand {
         subcommands: [
             Serve.self, Migrate.self, Projections.self, Bench.self, Audit.self, Token.self, Reference.self,
             Subject.self, UserCommand.self,
+            WebhookCommand.self,
         ])
 }

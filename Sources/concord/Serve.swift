@@ -2,6 +2,7 @@ import ArgumentParser
 import ConcordCore
 import ConcordHTTP
 import ConcordOutbox
+import ConcordPartners
 import ConcordProjections
 import ConcordStore
 import Foundation
@@ -55,6 +56,7 @@ struct Serve: AsyncParsableCommand {
             metrics: metrics, projectionStallThreshold: try Self.stallThreshold())
         context.signIn = signIn
         context.sms = sms
+        context.webhooks = try failingNow { try WebhookSettings.from(environment: ProcessInfo.processInfo.environment) }
         let app = buildApplication(context, host: self.host, port: self.port, logger: logger)
         try await Self.runUntilStopped(
             [

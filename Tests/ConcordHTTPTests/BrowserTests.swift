@@ -5,9 +5,11 @@ import Testing
 
 /// The web workspace in a real headless Chromium: `scripts/browser_test.py` drives `concord serve` (a child
 /// process, on a fresh database with the demo reference data and the demo users) through a complaint's whole
-/// loop, screenshots under `.concord/screenshots/`. `make test` installs the browser first
+/// loop and a referral's through to its acknowledged counter-referral feedback, screenshots under
+/// `.concord/screenshots/`. `make test` installs the browser first
 /// (`scripts/ensure-browser.sh`); a missing browser fails this test, it never skips it.
-@Suite(.timeLimit(.minutes(3))) struct BrowserTests {
+// Two journeys (a complaint's, a referral's) in a real browser: five minutes leaves room on a loaded machine.
+@Suite(.timeLimit(.minutes(5))) struct BrowserTests {
     struct DemoUsers: Decodable {
         struct User: Decodable {
             var login: String
@@ -41,6 +43,10 @@ import Testing
             environment: ProcessInfo.processInfo.environment)
         #expect(status == 0, "the browser test failed:\n\(output)\nserve:\n\(serve.output)")
         #expect(output.contains("browser test passed"), "\(output)")
+        // The pages visited, their screenshots and the size of each first load, for the record.
+        print(
+            output.split(separator: "\n").filter { $0.hasPrefix("screenshot") || $0.contains("passed") }
+                .joined(separator: "\n"))
         serve.signal(SIGTERM)
         _ = await serve.exitStatus()
     }

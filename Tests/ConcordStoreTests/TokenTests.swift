@@ -150,28 +150,31 @@ private func sqlState(of statement: String, as configuration: PostgresClient.Con
         }
     }
 
-    @Test func theServiceRoleCanAuthenticateButNotCreateOrRevoke() async throws {
-        try await withTokenStores { owner, service, _ in
-            let (principal, secret) = try await owner.create(role: .auditor, scope: nil, label: nil)
-            let creating = await #expect(throws: PSQLError.self) {
-                try await service.create(role: .admin, scope: nil, label: nil)
-            }
-            #expect(creating?.serverInfo?[.sqlState] == "42501")
-            let revoking = await #expect(throws: PSQLError.self) { try await service.revoke(principal.tokenID) }
-            #expect(revoking?.serverInfo?[.sqlState] == "42501")
+    /// The service issues and revokes tokens (the admin pages, migration 0012), but a revocation is final: not even
+    /// the owner revives a revoked token.
+    @Test func theServiceRoleIssuesAndRevokesButARevocationIsFinal() async throws {
+        try await withTokenStores { owner, service, settings in
+            let (principal, secret) = try await service.create(role: .auditor, scope: nil, label: "warehouse")
             #expect(try await service.authenticate(secret) == principal)
+            #expect(try await service.revoke(principal.tokenID))
+            #expect(try await service.authenticate(secret) == nil)
+            let id = principal.tokenID.uuidString.lowercased()
+            for configuration in [settings.service, settings.owner] {
+                let revive = "UPDATE api_tokens SET revoked_at = NULL WHERE id = '\(id)'"
+                #expect(try await sqlState(of: revive, as: configuration) == "23514")
+            }
+            #expect(try await owner.authenticate(secret) == nil)
             #expect(try await owner.list().count == 1)
         }
     }
 
     @Test(arguments: [
-        "INSERT INTO api_tokens (id, token_hash, role) VALUES (gen_random_uuid(), sha256('x'::bytea), 'admin')",
-        "UPDATE api_tokens SET revoked_at = NULL",
         "UPDATE api_tokens SET role = 'admin', scope = NULL",
+        "UPDATE api_tokens SET token_hash = sha256('x'::bytea)",
         "DELETE FROM api_tokens",
         "TRUNCATE api_tokens",
     ])
-    func theServiceRoleCannotWriteTokens(_ statement: String) async throws {
+    func theServiceRoleCannotChangeOrDeleteTokens(_ statement: String) async throws {
         try await withTokenStores { owner, service, settings in
             let (principal, secret) = try await owner.create(role: .office, scope: "OFF-001", label: nil)
             #expect(try await sqlState(of: statement, as: settings.service) == "42501")

@@ -70,6 +70,8 @@ public enum CaseTexts {
     public static func content(_ event: RecordedEvent, texts: Bool, person: Bool) -> JSONValue {
         guard case .object(var members) = event.payload else { return event.payload }
         if !person, let member = PersonalData.members[event.type] { members[member] = nil }
+        // The number a message went to is the person's detail, not a text: only the roles that read people see it.
+        if !person, Delivery.eventTypes.contains(event.type) { members["to"] = nil }
         if !texts { for name in FreeText.members[event.type] ?? [] { members[name] = nil } }
         return .object(members)
     }
