@@ -70,6 +70,19 @@ let package = Package(
             dependencies: ["ConcordCore", .product(name: "Mustache", package: "swift-mustache")],
             plugins: ["EmbedMigrations"]
         ),
+        // Reaching people: the outbox derived from the log, its sender and retry loop, SMS gateways, the SMS grammar.
+        .target(
+            name: "ConcordOutbox",
+            dependencies: [
+                "ConcordCore", "ConcordStore", "ConcordWeb",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         // What partner systems receive: signed webhooks (subscriptions, CloudEvents, the leased dispatcher), the case
         // events a reader may see (also the event stream), and referrals as FHIR Tasks.
         .target(
@@ -89,6 +102,7 @@ let package = Package(
                 "ConcordStore",
                 "ConcordProjections",
                 "ConcordWeb",
+                "ConcordOutbox",
                 "ConcordPartners",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
@@ -102,6 +116,7 @@ let package = Package(
                 "ConcordCore",
                 "ConcordStore",
                 "ConcordHTTP",
+                "ConcordOutbox",
                 "ConcordProjections",
                 "ConcordWorkload",
                 "ConcordPartners",

@@ -1,4 +1,5 @@
 import ConcordCore
+import ConcordOutbox
 import ConcordPartners
 import ConcordProjections
 import ConcordStore
@@ -34,6 +35,8 @@ public struct AppContext: Sendable {
     public var projectionStallThreshold: Duration
     /// bcrypt's cost, session expiry, and how failed sign-ins slow and lock a login.
     public var signIn = SignInSettings()
+    /// The SMS gateway and what it needs (`CONCORD_SMS_*`); nil: nothing is sent and SMS callbacks are refused.
+    public var sms: SMSSettings? = nil
     /// Webhook retries, timeouts and when a failing subscriber is disabled.
     public var webhooks = WebhookSettings()
 
@@ -84,6 +87,16 @@ public func buildApplication(
             client: context.client, store: context.store, escalator: escalator, logger: logger,
             leaseRetry: context.projectionLeaseRetry, checkpoints: context.checkpoints)
         services.append(NamedService("projection runner", runner, logger: logger))
+        // The outbox's sender runs under the projection's lease: one sender across nodes.
+        if let outbox = context.outbox(logger: logger) {
+            services.append(
+                NamedService(
+                    "outbox",
+                    OutboxService(
+                        outbox: outbox, store: context.store, isLeader: { runner.isLeader },
+                        ready: { [reference = context.reference] in await reference.ready() }, logger: logger),
+                    logger: logger))
+        }
         services.append(
             NamedService(
                 "webhook dispatcher", webhookDispatcher(context, logger: logger) { runner.isLeader }, logger: logger))
@@ -146,6 +159,11 @@ public func buildRouter(
     .addRoutes(to: router)
     let limiter = RateLimiter(capacity: context.trackingLimit, clock: context.clock, metrics: context.metrics.factory)
     TrackingController(store: context.store, limiter: limiter).addRoutes(to: router)
+    SMSController(
+        settings: context.sms, outbox: context.outbox(logger: logger),
+        complaints: CaseCommands<Complaint>(store: context.store, vault: context.vault, reference: reference.data),
+        reference: reference, store: context.store, clock: context.clock, logger: logger
+    ).addRoutes(to: router)
     addPartnerRoutes(context, users: users, logger: logger, to: router)
     // The web workspace's pages (ConcordWeb renders them); a template that does not parse leaves them out, loudly.
     do {
@@ -179,6 +197,17 @@ struct HealthController: Sendable {
         router.get("healthz") { _, _ in "ok\n" }
         router.get("readyz") { _, _ -> Response in
             await Readiness(context: self.context, queries: self.queries).response()
+        }
+    }
+}
+
+extension AppContext {
+    /// The outbox over this context's database and gateway; nil without SMS settings.
+    func outbox(logger: Logger) -> Outbox? {
+        self.sms.map {
+            Outbox(
+                client: self.client, store: self.store, vault: self.vault, reference: self.reference.data,
+                settings: $0, logger: logger, metrics: self.metrics.factory)
         }
     }
 }

@@ -11,6 +11,12 @@ public struct Backoff: Sendable {
         self.maximum = maximum
     }
 
+    /// A backoff that has already waited `attempts` times: what a retry schedule kept in a table resumes from.
+    public init(initial: Duration, maximum: Duration, attempts: Int) {
+        self.init(initial: initial, maximum: maximum)
+        self.attempt = max(0, attempts)
+    }
+
     /// The next wait: a random duration up to `initial * 2^attempt`, no more than `maximum`, and at least a tenth of
     /// `initial` (never a busy loop).
     public mutating func next() -> Duration {

@@ -253,7 +253,7 @@ public struct CaseCommands<Kind: CaseKind>: Sendable {
 
     /// Seals and appends `decided` to case `id` as loaded in `before`, then runs the follow-ups the new state calls
     /// for. The answer is the state the command decided, not a second read of the stream.
-    private func append(
+    func append(
         _ decided: [Kind.Event], to id: String, after before: CaseRepository<Kind>.Loaded, _ request: Request
     ) async throws -> Answer {
         var clear = decided.map { $0.eventData(metadata: request.metadata) }

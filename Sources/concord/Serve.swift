@@ -1,6 +1,7 @@
 import ArgumentParser
 import ConcordCore
 import ConcordHTTP
+import ConcordOutbox
 import ConcordPartners
 import ConcordProjections
 import ConcordStore
@@ -30,6 +31,7 @@ struct Serve: AsyncParsableCommand {
         }
         let checkpoints = try Self.checkpointSchedule()
         let signIn = try failingNow { try SignInSettings.from(environment: ProcessInfo.processInfo.environment) }
+        let sms = try failingNow { try SMSSettings.from(environment: ProcessInfo.processInfo.environment) }
         let bootstrap = try await failing { try await DatabaseBootstrap.prepare(logger: logger) }
         defer { bootstrap.stopClusterIfStarted() }
         let migrator = Migrator(migrations: try Migration.bundled(), logger: logger)
@@ -53,6 +55,7 @@ struct Serve: AsyncParsableCommand {
             reference: ReferenceFollower(store: store, logger: logger), vault: vault, checkpoints: checkpoints,
             metrics: metrics, projectionStallThreshold: try Self.stallThreshold())
         context.signIn = signIn
+        context.sms = sms
         context.webhooks = try failingNow { try WebhookSettings.from(environment: ProcessInfo.processInfo.environment) }
         let app = buildApplication(context, host: self.host, port: self.port, logger: logger)
         try await Self.runUntilStopped(

@@ -32,6 +32,12 @@ public enum CaseTexts {
         "ReferralCompleted": ("not_delivered_details", .text("details")),
         "CounterReferralPosted": ("feedback", .item),
         "ReferralCancelled": ("cancellation_reason", .text("reason")),
+        "ComplaintMessageSent": ("messages", .list),
+        "ComplaintMessageDelivered": ("messages", .list),
+        "ComplaintMessageFailed": ("messages", .list),
+        "ReferralMessageSent": ("messages", .list),
+        "ReferralMessageDelivered": ("messages", .list),
+        "ReferralMessageFailed": ("messages", .list),
     ]
 
     /// The members the case view gains from `events`: `description`, `notes` (each with `text`, `author`, `at`),
@@ -64,6 +70,8 @@ public enum CaseTexts {
     public static func content(_ event: RecordedEvent, texts: Bool, person: Bool) -> JSONValue {
         guard case .object(var members) = event.payload else { return event.payload }
         if !person, let member = PersonalData.members[event.type] { members[member] = nil }
+        // The number a message went to is the person's detail, not a text: only the roles that read people see it.
+        if !person, Delivery.eventTypes.contains(event.type) { members["to"] = nil }
         if !texts { for name in FreeText.members[event.type] ?? [] { members[name] = nil } }
         return .object(members)
     }

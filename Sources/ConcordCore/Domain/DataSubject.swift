@@ -159,7 +159,7 @@ extension DataSubject.Event {
 }
 
 extension DataSubject: CommandProduced {
-    public static func command(producing event: Event) -> CommandName {
+    public static func command(producing event: Event) -> CommandName? {
         switch event {
         case .legalHoldSet: .setLegalHold
         case .legalHoldReleased: .releaseLegalHold

@@ -26,6 +26,12 @@ public enum FreeText {
         "ReferralCompleted": ["details"],
         "CounterReferralPosted": ["notes"],
         "ReferralCancelled": ["reason"],
+        "ComplaintMessageSent": ["to", "text"],
+        "ComplaintMessageDelivered": ["to", "text"],
+        "ComplaintMessageFailed": ["to", "text"],
+        "ReferralMessageSent": ["to", "text"],
+        "ReferralMessageDelivered": ["to", "text"],
+        "ReferralMessageFailed": ["to", "text"],
     ]
 
     /// What the domain holds for a text it cannot open (sealed, read without the key, or erased). The domain never

@@ -112,8 +112,13 @@ extension CommandCheck {
             case .letter: details?.address != nil
             case .inPerson, .none: true
             }
+        // A person who gives no name can still be answered: a number alone is enough, sealed and erasable.
+        let hint =
+            identity.isAnonymous && contact != .letter
+            ? " to reply to: send \"anonymous\":false with only \(key).phone, which names nobody and is sealed"
+            : ""
         try self.that(
             reachable, "contact_preference",
-            "'\(contact.rawValue)' needs the \(contact == .letter ? "address" : "phone")")
+            "'\(contact.rawValue)' needs the \(contact == .letter ? "address" : "phone")\(hint)")
     }
 }

@@ -2,14 +2,17 @@
 /// as that command): a stored stream is a legal sequence when each event's command was allowed in the state the
 /// events before it built.
 public protocol CommandProduced: StateMachine {
-    /// The command whose acceptance produces `event`.
-    static func command(producing event: Event) -> CommandName
+    /// The command whose acceptance produces `event`; nil for a record the service appends in any state of an
+    /// existing case (what came of a message it sent).
+    static func command(producing event: Event) -> CommandName?
 }
 
 extension CommandProduced {
     /// Why `event` cannot follow `state`, or nil when it can.
     public static func illegality(of event: Event, after state: State?) -> String? {
-        let name = Self.command(producing: event)
+        guard let name = Self.command(producing: event) else {
+            return state == nil ? "\(event.eventType) cannot come before the \(Self.streamType) exists" : nil
+        }
         let allowed = Self.allowedCommands(in: state)
         guard allowed.contains(name) else {
             let list = allowed.isEmpty ? "nothing" : allowed.map(\.rawValue).joined(separator: ", ")
@@ -21,7 +24,7 @@ extension CommandProduced {
 }
 
 extension Complaint: CommandProduced {
-    public static func command(producing event: Event) -> CommandName {
+    public static func command(producing event: Event) -> CommandName? {
         switch event {
         case .lodged: .lodge
         case .acknowledged: .acknowledge
@@ -36,12 +39,13 @@ extension Complaint: CommandProduced {
         case .reopened: .reopen
         case .withdrawn: .withdraw
         case .rejectedOutOfScope: .rejectOutOfScope
+        case .delivery: nil
         }
     }
 }
 
 extension Appeal: CommandProduced {
-    public static func command(producing event: Event) -> CommandName {
+    public static func command(producing event: Event) -> CommandName? {
         switch event {
         case .lodged: .lodge
         case .acknowledged: .acknowledge
@@ -56,7 +60,7 @@ extension Appeal: CommandProduced {
 }
 
 extension Referral: CommandProduced {
-    public static func command(producing event: Event) -> CommandName {
+    public static func command(producing event: Event) -> CommandName? {
         switch event {
         case .created: .create
         case .acknowledged: .acknowledge
@@ -68,6 +72,7 @@ extension Referral: CommandProduced {
         case .feedbackPosted: .postFeedback
         case .feedbackAcknowledged: .acknowledgeFeedback
         case .cancelled: .cancel
+        case .delivery: nil
         }
     }
 }

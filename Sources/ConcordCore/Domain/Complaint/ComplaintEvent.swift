@@ -20,6 +20,8 @@ extension Complaint {
         case reopened(reason: String, opensAppeal: Bool, at: Timestamp)
         case withdrawn(reason: String?, at: Timestamp)
         case rejectedOutOfScope(redirectTo: String, reason: String?, at: Timestamp)
+        /// Appended by the service: what happened to a message it sent about the complaint.
+        case delivery(Delivery)
     }
 
     /// The event types of a complaint stream.
@@ -38,6 +40,9 @@ extension Complaint {
         case reopened = "ComplaintReopened"
         case withdrawn = "ComplaintWithdrawn"
         case rejectedOutOfScope = "ComplaintRejectedOutOfScope"
+        case messageSent = "ComplaintMessageSent"
+        case messageDelivered = "ComplaintMessageDelivered"
+        case messageFailed = "ComplaintMessageFailed"
     }
 }
 
@@ -58,6 +63,12 @@ extension Complaint.Event {
         case .reopened: .reopened
         case .withdrawn: .withdrawn
         case .rejectedOutOfScope: .rejectedOutOfScope
+        case .delivery(let delivery):
+            switch delivery.outcome {
+            case .sent: .messageSent
+            case .delivered: .messageDelivered
+            case .failed: .messageFailed
+            }
         }
     }
 
@@ -66,6 +77,7 @@ extension Complaint.Event {
     public var at: Timestamp {
         switch self {
         case .lodged(let lodgement): lodgement.at
+        case .delivery(let delivery): delivery.at
         case .acknowledged(let at), .assigned(_, _, let at), .transferred(_, _, _, let at),
             .escalated(_, _, _, _, let at), .escalatedForOverdue(_, _, _, _, _, let at), .noteAdded(_, let at),
             .findingRecorded(_, let at),
@@ -78,6 +90,7 @@ extension Complaint.Event {
     public var payload: JSONValue {
         switch self {
         case .lodged(let lodgement): lodgement.payload
+        case .delivery(let delivery): delivery.payload
         case .acknowledged(let at): Payload.object(["at": at])
         case .assigned(let programme, let officer, let at):
             Payload.object(["programme": programme, "officer": officer, "at": at])
@@ -109,6 +122,9 @@ extension Complaint.Event {
         let at = try reader.required("at", as: Timestamp.self)
         switch kind {
         case .lodged: return .lodged(try Complaint.Lodgement(reader: reader, at: at))
+        case .messageSent: return .delivery(try Delivery(reader: reader, outcome: .sent, at: at))
+        case .messageDelivered: return .delivery(try Delivery(reader: reader, outcome: .delivered, at: at))
+        case .messageFailed: return .delivery(try Delivery(reader: reader, outcome: .failed, at: at))
         case .acknowledged: return .acknowledged(at: at)
         case .assigned:
             return .assigned(

@@ -78,8 +78,11 @@ extension Complaint {
             guard case .lodged(let lodgement) = event else { return nil }
             return State(lodgement: lodgement)
         }
+        // A message sent about the case changes nothing in it (nor the time it last changed).
+        if case .delivery = event { return state }
         state.updatedAt = event.at
         switch event {
+        case .delivery: return state
         case .lodged: return state
         case .acknowledged(let at):
             state.status = .acknowledged

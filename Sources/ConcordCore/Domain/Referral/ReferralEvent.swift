@@ -11,6 +11,8 @@ extension Referral {
         case feedbackPosted(CounterReferral, at: Timestamp)
         case feedbackAcknowledged(at: Timestamp)
         case cancelled(reason: String, at: Timestamp)
+        /// Appended by the service: what happened to a message it sent about the referral.
+        case delivery(Delivery)
     }
 
     /// The event types of a referral stream.
@@ -25,6 +27,9 @@ extension Referral {
         case feedbackPosted = "CounterReferralPosted"
         case feedbackAcknowledged = "CounterReferralAcknowledged"
         case cancelled = "ReferralCancelled"
+        case messageSent = "ReferralMessageSent"
+        case messageDelivered = "ReferralMessageDelivered"
+        case messageFailed = "ReferralMessageFailed"
     }
 }
 
@@ -41,6 +46,12 @@ extension Referral.Event {
         case .feedbackPosted: .feedbackPosted
         case .feedbackAcknowledged: .feedbackAcknowledged
         case .cancelled: .cancelled
+        case .delivery(let delivery):
+            switch delivery.outcome {
+            case .sent: .messageSent
+            case .delivered: .messageDelivered
+            case .failed: .messageFailed
+            }
         }
     }
 
@@ -49,6 +60,7 @@ extension Referral.Event {
     public var at: Timestamp {
         switch self {
         case .created(let request): request.at
+        case .delivery(let delivery): delivery.at
         case .acknowledged(let at), .accepted(let at), .declined(_, _, let at), .redirected(_, _, let at),
             .serviceStarted(let at), .completed(_, let at), .feedbackPosted(_, let at), .feedbackAcknowledged(let at),
             .cancelled(_, let at):
@@ -59,6 +71,7 @@ extension Referral.Event {
     public var payload: JSONValue {
         switch self {
         case .created(let request): request.payload
+        case .delivery(let delivery): delivery.payload
         case .acknowledged(let at), .accepted(let at), .serviceStarted(let at), .feedbackAcknowledged(let at):
             Payload.object(["at": at])
         case .declined(let reason, let explanation, let at):
@@ -86,6 +99,9 @@ extension Referral.Event {
         let at = try reader.required("at", as: Timestamp.self)
         switch kind {
         case .created: return .created(try Referral.Request(reader: reader, at: at))
+        case .messageSent: return .delivery(try Delivery(reader: reader, outcome: .sent, at: at))
+        case .messageDelivered: return .delivery(try Delivery(reader: reader, outcome: .delivered, at: at))
+        case .messageFailed: return .delivery(try Delivery(reader: reader, outcome: .failed, at: at))
         case .acknowledged: return .acknowledged(at: at)
         case .accepted: return .accepted(at: at)
         case .declined:

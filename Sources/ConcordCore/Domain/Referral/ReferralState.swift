@@ -53,8 +53,11 @@ extension Referral {
             guard case .created(let request) = event else { return nil }
             return State(request: request)
         }
+        // A message sent about the case changes nothing in it (nor the time it last changed).
+        if case .delivery = event { return state }
         state.updatedAt = event.at
         switch event {
+        case .delivery: return state
         case .created: return state
         case .acknowledged(let at): (state.status, state.acknowledgedAt) = (.acknowledged, at)
         case .accepted(let at): (state.status, state.acceptedAt) = (.accepted, at)
