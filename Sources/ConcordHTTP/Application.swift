@@ -39,6 +39,8 @@ public struct AppContext: Sendable {
     public var sms: SMSSettings? = nil
     /// Webhook retries, timeouts and when a failing subscriber is disabled.
     public var webhooks = WebhookSettings()
+    /// The read-only server (`DATABASE_READ_URL`) for audit reads that tolerate staleness; nil: they read the primary.
+    public var readReplica: ReadReplica? = nil
 
     public init(
         client: PostgresClient, store: EventStore, migrator: Migrator, tokens: TokenStore, reference: ReferenceFollower,
@@ -79,6 +81,9 @@ public func buildApplication(
             "token revocations", TokenRevocations(client: context.client, cache: tokenCache, logger: logger),
             logger: logger),
     ]
+    if let replica = context.readReplica {
+        services.append(NamedService("read replica client", replica.client, logger: logger))
+    }
     if context.runsProjections {
         let escalator = OverdueEscalator(
             client: context.client, store: context.store, clock: context.clock, logger: logger,
@@ -152,7 +157,8 @@ public func buildRouter(
     ).addRoutes(to: router)
     ProjectionController(queries: queries, reference: context.reference, clock: context.clock, lookup: context.vault)
         .addRoutes(to: router)
-    AuditController(store: context.store, client: context.client, logger: logger).addRoutes(to: router)
+    AuditController(store: context.store, client: context.client, logger: logger, replica: context.readReplica)
+        .addRoutes(to: router)
     SubjectController(
         subjects: DataSubjects(store: context.store, client: context.client, logger: logger), clock: context.clock
     )

@@ -1,6 +1,8 @@
 import ConcordCore
 import ConcordProjections
 import ConcordStore
+import Foundation
+import HTTPTypes
 import Hummingbird
 import Logging
 import PostgresNIO
@@ -8,10 +10,15 @@ import Synchronization
 
 /// The log for auditors over HTTP: events after a position, or one stream's events, as NDJSON (or CloudEvents)
 /// with their canonical bytes and chain hashes, streamed page by page.
+///
+/// With a read replica (`DATABASE_READ_URL`), the export, a stream's events and a case as of a past point are read
+/// there, and their answers say how far behind it is (`Concord-Read-Position`, `Concord-Replica-Lag`); the
+/// indicators as of a past point stay on the primary (their replay creates tables, which a standby refuses).
 struct AuditController: Sendable {
     let store: EventStore
     let client: PostgresClient
     let logger: Logger
+    var replica: ReadReplica? = nil
     /// One past-state replay of the indicators at a time per process: each one rebuilds the projection tables.
     let replaying = AsOfGate()
 
@@ -38,7 +45,10 @@ struct AuditController: Sendable {
         }
         switch (view, code) {
         case ("indicators", nil): return try await self.indicatorsAsOf(position: position, time: time)
-        case ("case", let code?): return try await self.caseAsOf(code, position: position, time: time)
+        case ("case", let code?):
+            let reader = try await self.reader()
+            try reader.require(position)
+            return reader.label(try await Self.caseAsOf(code, position: position, time: time, store: reader.store))
         case ("indicators", _?):
             throw Problem(
                 status: .badRequest, title: "Invalid query parameter", detail: "case goes with view=case only",
@@ -50,8 +60,8 @@ struct AuditController: Sendable {
         }
     }
 
-    func caseAsOf(_ code: String, position: Int64?, time: Timestamp?) async throws -> Response {
-        let store = self.store
+    static func caseAsOf(_ code: String, position: Int64?, time: Timestamp?, store: EventStore) async throws -> Response
+    {
         let (stop, view) = try await withDatabaseDeadline(.seconds(30)) {
             let stop = try await AsOf.position(position, orTime: time, store: store)
             return (stop, try await AsOf.caseView(id: code, position: stop, store: store))
@@ -89,20 +99,22 @@ struct AuditController: Sendable {
         let limit = try query.integer("limit", in: 1...100_000) ?? 1_000
         let format = try Self.format(&query)
         try query.refuseRest()
-        let store = self.store
-        return Self.ndjson(
-            ResponseBody { writer in
-                var (position, remaining) = (after, limit)
-                while remaining > 0 {
-                    let page = try await store.readStored(after: position, limit: min(remaining, 2_000))
-                    guard let last = page.last else { break }
-                    var buffer = ByteBuffer()
-                    for event in page { buffer.writeBytes(format.line(event)) }
-                    try await writer.write(buffer)
-                    (position, remaining) = (last.event.position, remaining - page.count)
-                }
-                try await writer.finish(nil)
-            })
+        let reader = try await self.reader()
+        let store = reader.store
+        return reader.label(
+            Self.ndjson(
+                ResponseBody { writer in
+                    var (position, remaining) = (after, limit)
+                    while remaining > 0 {
+                        let page = try await store.readStored(after: position, limit: min(remaining, 2_000))
+                        guard let last = page.last else { break }
+                        var buffer = ByteBuffer()
+                        for event in page { buffer.writeBytes(format.line(event)) }
+                        try await writer.write(buffer)
+                        (position, remaining) = (last.event.position, remaining - page.count)
+                    }
+                    try await writer.finish(nil)
+                }))
     }
 
     func stream(_ request: Request, _ context: ConcordRequestContext) async throws -> Response {
@@ -111,14 +123,31 @@ struct AuditController: Sendable {
         var query = QueryParameters(request)
         let format = try Self.format(&query)
         try query.refuseRest()
-        let store = self.store
+        let reader = try await self.reader()
+        let store = reader.store
         let events = try await withDatabaseDeadline { try await store.readStored(streamID: id) }
         guard !events.isEmpty else {
             throw Problem(status: .notFound, title: "Not found", detail: "no stream has the id \(id)")
         }
         var buffer = ByteBuffer()
         for event in events { buffer.writeBytes(format.line(event)) }
-        return Self.ndjson(ResponseBody(byteBuffer: buffer))
+        return reader.label(Self.ndjson(ResponseBody(byteBuffer: buffer)))
+    }
+
+    /// Where a read that tolerates staleness runs: the replica, as far as it is now, else the primary. A replica
+    /// that does not answer is a 503: the primary is not loaded with what was moved off it.
+    func reader() async throws -> AuditReader {
+        guard let replica = self.replica else { return AuditReader(store: self.store, status: nil) }
+        do {
+            return AuditReader(store: replica.store, status: try await replica.status())
+        } catch {
+            var problem = Problem(
+                status: .serviceUnavailable, title: "Read replica unavailable",
+                detail: "the read-only database (DATABASE_READ_URL) does not answer (\(safeDescription(of: error))); "
+                    + "audit reads run there only")
+            problem.retryAfter = 5
+            throw problem
+        }
     }
 
     static func requireAuditor(_ context: ConcordRequestContext) throws {
@@ -136,6 +165,38 @@ struct AuditController: Sendable {
 
     static func ndjson(_ body: ResponseBody) -> Response {
         Response(status: .ok, headers: [.contentType: "application/x-ndjson"], body: body)
+    }
+}
+
+/// The store an audit read uses, and, on a replica, how far that replica was when the read began.
+struct AuditReader: Sendable {
+    let store: EventStore
+    let status: ReadReplica.Status?
+
+    static let positionHeader = HTTPField.Name("Concord-Read-Position")
+    static let lagHeader = HTTPField.Name("Concord-Replica-Lag")
+
+    /// A position the replica has not replayed yet is a 503: its answer would be of the past, silently.
+    func require(_ position: Int64?) throws {
+        guard let status = self.status, let position, position > status.position else { return }
+        var problem = Problem(
+            status: .serviceUnavailable, title: "Read replica behind",
+            detail: "the read replica has replayed the log up to position \(status.position), not yet \(position) "
+                + "(\(String(format: "%.1f", status.lagSeconds)) s behind the primary)",
+            field: "position")
+        problem.retryAfter = 1
+        throw problem
+    }
+
+    /// `response`, saying how far the replica was (nothing when read on the primary).
+    func label(_ response: Response) -> Response {
+        guard let status = self.status, let positionHeader = Self.positionHeader, let lagHeader = Self.lagHeader else {
+            return response
+        }
+        var response = response
+        response.headers[positionHeader] = "\(status.position)"
+        response.headers[lagHeader] = String(format: "%.3f", status.lagSeconds)
+        return response
     }
 }
 

@@ -17,7 +17,7 @@ struct ErrorMiddleware: RouterMiddleware {
         do {
             return try await next(request, context)
         } catch let problem as Problem {
-            return problem.response()
+            return problem.retryAfter.map(problem.response(retryAfter:)) ?? problem.response()
         } catch let error as any HTTPResponseError {
             return Problem(status: error.status, title: error.status.reasonPhrase, detail: error.status.reasonPhrase)
                 .response()

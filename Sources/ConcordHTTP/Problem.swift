@@ -15,6 +15,8 @@ public struct Problem: Error, Sendable, Codable, Equatable {
     public var allowedCommands: [String]?
     /// Every bad field of a request body, when there are several.
     public var errors: [FieldError]?
+    /// Seconds for `Retry-After`, when trying again later can help (not part of the document).
+    public var retryAfter: Int? = nil
 
     public struct FieldError: Sendable, Codable, Equatable {
         public var field: String
@@ -59,7 +61,9 @@ public struct Problem: Error, Sendable, Codable, Equatable {
 
 extension Problem: HTTPResponseError {
     public var status: HTTPResponse.Status { HTTPResponse.Status(code: self.statusCode) }
-    public func response(from request: Request, context: some RequestContext) throws -> Response { self.response() }
+    public func response(from request: Request, context: some RequestContext) throws -> Response {
+        self.retryAfter.map(self.response(retryAfter:)) ?? self.response()
+    }
 }
 
 extension Problem {

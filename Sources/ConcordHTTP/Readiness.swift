@@ -35,10 +35,24 @@ struct Readiness: Sendable {
             + (lag.map {
                 "projection \($0.name): position \($0.checkpoint) of \($0.head), \($0.eventsBehind) events and "
                     + "\(String(format: "%.3f", $0.secondsBehind)) s behind\n"
-            } ?? "")
+            } ?? "") + (await self.replicaLine() ?? "")
         return Response(
             status: .ok, headers: [.contentType: "text/plain; charset=utf-8"],
             body: .init(byteBuffer: ByteBuffer(string: text)))
+    }
+
+    /// The read replica's state, for the operator: it does not decide readiness (the primary serves every command,
+    /// and audit reads answer 503 themselves while the replica is away). Asked briefly: a probe's timeout (often 1 s)
+    /// must not be spent waiting on a replica that is gone.
+    func replicaLine() async -> String? {
+        guard let replica = self.context.readReplica else { return nil }
+        do {
+            let status = try await replica.status(within: .milliseconds(250))
+            return "read replica: position \(status.position), \(String(format: "%.3f", status.lagSeconds)) s behind\n"
+        } catch {
+            return
+                "read replica: unreachable (\(safeDescription(of: error))); audit reads answer 503 until it is back\n"
+        }
     }
 
     /// Why the projection counts as stalled, or nil: the oldest event it has not applied has waited longer than the

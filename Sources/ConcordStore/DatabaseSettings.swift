@@ -36,6 +36,15 @@ public struct DatabaseSettings: Sendable {
         return DatabaseSettings(owner: owner, service: service)
     }
 
+    /// `DATABASE_READ_URL`, when set: a read-only server (a hot standby) for the reads that tolerate staleness. Its
+    /// `target_session_attrs` may be any (`standby`, `prefer-standby`: the router keeps to a standby while one is up).
+    public static func readConfiguration(
+        fromEnvironment environment: [String: String]
+    ) throws(DatabaseURLError) -> PostgresClient.Configuration? {
+        guard let text = environment["DATABASE_READ_URL"], !text.isEmpty else { return nil }
+        return try Self.configuration(fromURL: text, variable: "DATABASE_READ_URL", writing: false)
+    }
+
     /// Parses a URL (see `DatabaseURL`). One host: a client configuration for it, as always. Several: the socket of
     /// this process's `HostRouter`, which forwards each connection to the host that suits the URL's
     /// `target_session_attrs` at that moment; for `writing`, only the primary (`read-write`, the default) will do.

@@ -32,6 +32,9 @@ struct Serve: AsyncParsableCommand {
         let checkpoints = try Self.checkpointSchedule()
         let signIn = try failingNow { try SignInSettings.from(environment: ProcessInfo.processInfo.environment) }
         let sms = try failingNow { try SMSSettings.from(environment: ProcessInfo.processInfo.environment) }
+        let readConfiguration = try failingNow {
+            try DatabaseSettings.readConfiguration(fromEnvironment: ProcessInfo.processInfo.environment)
+        }
         let bootstrap = try await failing { try await DatabaseBootstrap.prepare(logger: logger) }
         defer { bootstrap.stopClusterIfStarted() }
         let migrator = Migrator(migrations: try Migration.bundled(), logger: logger)
@@ -56,6 +59,11 @@ struct Serve: AsyncParsableCommand {
             metrics: metrics, projectionStallThreshold: try Self.stallThreshold())
         context.signIn = signIn
         context.sms = sms
+        if var read = readConfiguration {
+            read.options.additionalStartupParameters.append(("application_name", "concord serve \(getpid()) reads"))
+            context.readReplica = ReadReplica(
+                client: PostgresClient(configuration: read, backgroundLogger: logger), logger: logger)
+        }
         context.webhooks = try failingNow { try WebhookSettings.from(environment: ProcessInfo.processInfo.environment) }
         let app = buildApplication(context, host: self.host, port: self.port, logger: logger)
         try await Self.runUntilStopped(

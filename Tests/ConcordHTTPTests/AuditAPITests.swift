@@ -3,6 +3,7 @@ import ConcordHTTP
 import ConcordStore
 import ConcordTestSupport
 import Foundation
+import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import PostgresNIO
@@ -16,16 +17,18 @@ import Testing
         try await withApplication(settings: settings) { client in
             let lodged = try await client.send(.post, "/v1/complaints", token: tokens.office, body: Body.complaint)
             let id = try #require(lodged["id"]?.stringValue)
-            let (status, type, lines) = try await client.execute(
+            let (status, type, lines, readPosition) = try await client.execute(
                 uri: "/v1/audit/events?after=0&limit=100000", method: .get,
                 headers: [.authorization: "Bearer \(tokens.auditor)"]
             ) { response in
                 (
                     response.status, response.headers[.contentType],
-                    String(buffer: response.body).split(separator: "\n").map(String.init)
+                    String(buffer: response.body).split(separator: "\n").map(String.init),
+                    response.headers[try #require(HTTPField.Name("Concord-Read-Position"))]
                 )
             }
             #expect(status == .ok && type == "application/x-ndjson")
+            #expect(readPosition == nil, "without DATABASE_READ_URL the primary answers, without replica headers")
             let positions = try lines.map { line in try JSONParser.parse(Array(line.utf8))["position"]?.integerValue }
             #expect(positions == (1...Int64(lines.count)).map { $0 }, "every event once, in order")
             #expect(lines.last?.contains("\"event_type\":\"ComplaintLodged\"") == true)

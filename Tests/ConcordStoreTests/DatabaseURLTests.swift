@@ -56,4 +56,21 @@ import Testing
         let socket = try DatabaseSettings.configuration(fromURL: "postgres:///concord?host=/tmp/pg&port=5433")
         #expect(socket.unixSocketPath == "/tmp/pg/.s.PGSQL.5433")
     }
+
+    @Test func theReadURLIsOptionalTakesAStandbyAndNamesItsMistakes() throws {
+        #expect(try DatabaseSettings.readConfiguration(fromEnvironment: [:]) == nil)
+        #expect(try DatabaseSettings.readConfiguration(fromEnvironment: ["DATABASE_READ_URL": ""]) == nil)
+        let read = try #require(
+            try DatabaseSettings.readConfiguration(fromEnvironment: [
+                "DATABASE_READ_URL": "postgres://r@standby.example.org:5433/concord?target_session_attrs=standby"
+            ]))
+        #expect(read.host == "standby.example.org" && read.port == 5433 && read.username == "r")
+        #expect {
+            _ = try DatabaseSettings.readConfiguration(fromEnvironment: [
+                "DATABASE_READ_URL": "postgres://r@h1,h2/db?target_session_attrs=replica"
+            ])
+        } throws: { error in
+            "\(error)".hasPrefix("DATABASE_READ_URL: target_session_attrs replica is not one of")
+        }
+    }
 }
