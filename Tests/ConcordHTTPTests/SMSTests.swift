@@ -179,10 +179,12 @@ import Testing
             try await poll(within: .seconds(10), "the acknowledgement and the outcome reach the complainant") {
                 stub.messages.count == 2
             }
-            // In the order the log called for them.
-            #expect(stub.messages.first?.key == "complaint/\(id)/acknowledgement")
-            #expect(stub.messages.last?.key?.hasPrefix("complaint/\(id)/outcome/") == true)
-            #expect(stub.messages.last?.text.contains("\(id): upheld") == true, "\(stub.messages.map(\.text))")
+            // Both, each once. Not necessarily in the log's order: an acknowledgement whose first attempt failed is
+            // retried after the outcome went (per-person ordering is not promised; docs/operations.md).
+            let keys = stub.messages.compactMap(\.key)
+            #expect(keys.contains("complaint/\(id)/acknowledgement"), "\(keys)")
+            let outcome = try #require(stub.messages.first { $0.key?.hasPrefix("complaint/\(id)/outcome/") == true })
+            #expect(outcome.text.contains("\(id): upheld"), "\(stub.messages.map(\.text))")
         }
     }
 
