@@ -52,6 +52,10 @@ import Testing
                 ("/v1/indicators", tokens.auditor), ("/v1/audit/streams/\(id)", tokens.auditor),
                 ("/v1/programmes/CCT/queue", tokens.programme),
             ]
+            // Readiness answers 503 while a probe of the database outlasts its 2 s (the whole suite on 2 cores).
+            try await poll(within: .seconds(60), "ready") {
+                try await client.send(.get, "/readyz", token: nil).status == .ok
+            }
             for (uri, token) in gets {
                 let get = try await client.send(.get, uri, token: token)
                 let head = try await client.send(.head, uri, token: token)
