@@ -34,7 +34,9 @@ struct WebDashboard: Sendable {
 
     /// The figures of the headline list, and those of each chart's table (the bars show the first).
     static let headline = [
-        "cases_opened", "complaints_lodged", "appeals_lodged", "referrals_sent", "loops_closed", "loop_closure_rate",
+        "cases_opened", "complaints_lodged", "appeals_lodged", "referrals_sent", "referral_success_rate",
+        "loops_closed",
+        "loop_closure_rate",
         "share_resolved_within_service_level", "median_days_to_resolution", "open_now", "overdue_now",
     ]
     static let tableColumns = ["cases_opened", "loops_closed", "loop_closure_rate", "open_now", "overdue_now"]

@@ -125,6 +125,8 @@ public struct CaseTables: Sendable {
             text("age_group", summary.attributes.ageGroup?.rawValue)
             text("disability", summary.attributes.disability?.rawValue)
         }
+        // Written only when there is one: `upsert_cases` (sql/0016) updates that column of those rows alone.
+        if let outcome = summary.serviceOutcome { text("service_outcome", outcome) }
         integer("version", version)
         integer("position", position)
         out.append(UInt8(ascii: "}"))

@@ -69,7 +69,8 @@ public struct Indicators: Sendable {
         "group", "complaints_lodged", "complaints_acknowledged_in_time", "complaints_resolved",
         "complaints_resolved_in_time", "share_resolved_within_service_level", "median_days_to_resolution",
         "p90_days_to_resolution", "appeals_lodged", "appeals_overturned", "referrals_sent", "referrals_accepted",
-        "referrals_declined", "referrals_completed", "cases_opened", "loops_closed", "loop_closure_rate",
+        "referrals_declined", "referrals_completed", "referrals_delivered", "referral_success_rate", "cases_opened",
+        "loops_closed", "loop_closure_rate",
         "median_days_to_counter_referral", "open_now", "overdue_now",
     ]
 
@@ -149,6 +150,8 @@ public struct Indicators: Sendable {
                   count(*) FILTER (WHERE p AND c.kind = 'referral' AND c.outcome = 'accepted') AS referrals_accepted,
                   count(*) FILTER (WHERE p AND c.kind = 'referral' AND c.outcome = 'declined') AS referrals_declined,
                   count(*) FILTER (WHERE p AND c.kind = 'referral' AND c.answered_at IS NOT NULL) AS referrals_completed,
+                  count(*) FILTER (WHERE p AND c.kind = 'referral' AND c.service_outcome = 'delivered')
+                    AS referrals_delivered,
                   count(*) FILTER (WHERE p) AS cases_opened,
                   count(*) FILTER (WHERE p AND c.loop_closed_at IS NOT NULL) AS loops_closed,
                   percentile_cont(0.5) WITHIN GROUP (ORDER BY \(days("c.feedback_at")))
@@ -217,7 +220,7 @@ public struct Indicators: Sendable {
         var row: [String: Value] = ["group": .text(try columns["grp"].decode(String.self))]
         for name in Self.columns.dropFirst() {
             switch name {
-            case "share_resolved_within_service_level", "loop_closure_rate": continue
+            case "share_resolved_within_service_level", "loop_closure_rate", "referral_success_rate": continue
             case let name where name.contains("days"):
                 row[name] = .decimal(try columns[name].decode(Double?.self).map(Self.rounded))
             default: row[name] = .count(try columns[name].decode(Int64.self))
@@ -226,6 +229,7 @@ public struct Indicators: Sendable {
         row["share_resolved_within_service_level"] = Self.share(
             row["complaints_resolved_in_time"], of: row["complaints_resolved"])
         row["loop_closure_rate"] = Self.share(row["loops_closed"], of: row["cases_opened"])
+        row["referral_success_rate"] = Self.share(row["referrals_delivered"], of: row["referrals_completed"])
         return row
     }
 

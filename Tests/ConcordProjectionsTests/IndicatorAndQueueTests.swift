@@ -93,7 +93,8 @@ enum Fixture {
                 "share_resolved_within_service_level": .decimal(0.5), "median_days_to_resolution": .decimal(8),
                 "p90_days_to_resolution": .decimal(11.2), "appeals_lodged": .count(2), "appeals_overturned": .count(1),
                 "referrals_sent": .count(2), "referrals_accepted": .count(1), "referrals_declined": .count(1),
-                "referrals_completed": .count(1), "cases_opened": .count(7), "loops_closed": .count(3),
+                "referrals_completed": .count(1), "referrals_delivered": .count(1),
+                "referral_success_rate": .decimal(1), "cases_opened": .count(7), "loops_closed": .count(3),
                 "loop_closure_rate": .decimal(0.43), "median_days_to_counter_referral": .decimal(4),
                 // C-2 (told due day 19), C-3 (acknowledgement due day 5), A-2 (told due day 13) are overdue on day
                 // 30; R-2 waits for its source with no due time; C-LATER (due day 22) is open and overdue.
@@ -122,7 +123,8 @@ enum Fixture {
             let lines = csv.split(separator: "\r\n")
             #expect(lines.first == Substring(Indicators.columns.joined(separator: ",")))
             #expect(lines.count == 4, "header, CCT, HEALTH, PENSION")
-            #expect(lines.dropFirst().first?.hasPrefix("CCT,2,1,2,1,0.5,8.0,11.2,1,1,0,0,0,0,3,2,") == true, "\(csv)")
+            #expect(
+                lines.dropFirst().first?.hasPrefix("CCT,2,1,2,1,0.5,8.0,11.2,1,1,0,0,0,0,0,,3,2,") == true, "\(csv)")
         }
     }
 

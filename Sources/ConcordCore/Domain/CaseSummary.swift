@@ -45,6 +45,9 @@ public struct CaseSummary: Sendable, Hashable {
     public var loopClosedAt: Timestamp?
     /// The person's sex, age group and disability where recorded: the indicators' breakdowns.
     public var attributes = PersonAttributes()
+    /// A completed referral's service outcome: `delivered`, or the code of why not (`NotDeliveredReason`). The
+    /// indicators count it as the share of successful referrals.
+    public var serviceOutcome: String? = nil
 
     /// The loop status at `now`: `overdue` when not closed and past the next step's due time.
     public func loopStatus(at now: Timestamp) -> LoopStatus {
@@ -192,7 +195,16 @@ extension Referral: Summarized {
             acknowledgedAt: state.acknowledgedAt,
             acknowledgeDueAt: state.createdAt.adding(days: level?.daysToAcknowledge), answeredAt: state.completedAt,
             answerDueAt: feedbackDue, outcome: outcome, feedbackAt: state.feedbackPostedAt,
-            loopClosedAt: state.loopClosedAt, attributes: state.attributes)
+            loopClosedAt: state.loopClosedAt, attributes: state.attributes,
+            serviceOutcome: state.serviceOutcome.map(Self.code))
+    }
+
+    /// `delivered`, or why the service was not.
+    private static func code(_ outcome: Referral.ServiceOutcome) -> String {
+        switch outcome {
+        case .delivered: "delivered"
+        case .notDelivered(let reason, _): reason.rawValue
+        }
     }
 
     /// The receiver acknowledges, answers, serves and gives feedback (all due by the feedback time, acknowledgement

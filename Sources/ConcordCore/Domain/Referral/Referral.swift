@@ -26,6 +26,7 @@ public enum Referral: StateMachine {
         case lackOfCapacity = "lack_of_capacity"
         case noLongerNeeded = "no_longer_needed"
         case unableToContactClient = "unable_to_contact_client"
+        case providerUnreachable = "provider_unreachable"
         case other
     }
 
