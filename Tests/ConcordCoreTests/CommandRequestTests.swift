@@ -287,7 +287,7 @@ import Testing
             Self.problems(Referral.self, .complete, ["outcome": "lost", "not_delivered_reason": "gone"]) == [
                 "outcome: must be one of delivered, not_delivered",
                 "not_delivered_reason: must be one of client_refused, lack_of_capacity, no_longer_needed, "
-                    + "unable_to_contact_client, other",
+                    + "unable_to_contact_client, provider_unreachable, other",
             ])
     }
 
