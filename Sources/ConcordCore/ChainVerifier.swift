@@ -53,7 +53,7 @@ public struct ChainVerifier: Sendable {
             // Fast path: print what PostgreSQL prints for the decoded values and compare bytes; anything else (a
             // difference, or a value PostgreSQL prints another way) is settled by parsing the copies.
             if self.recordedAt == event.recordedAt, JSONBText.of(event.payload) == self.payload,
-                JSONBText.of(event.metadata.jsonValue) == self.metadata
+                event.metadata.jsonbText == self.metadata
             {
                 return true
             }
@@ -137,55 +137,41 @@ public struct ChainVerifier: Sendable {
 
     public var streamCount: Int { self.streamVersions.count }
 
-    /// The work on one event that does not depend on the events before it: decoding its canonical bytes and
-    /// hashing them after `previousHash`, the stored hash of the event before it (links are compared in order by
-    /// `check`). Pure and independent per event, so a page can be prepared on several cores.
+    /// The work on one event that does not depend on the events before it: decoding its canonical bytes, hashing
+    /// them after `previousHash` (the stored hash of the event before it), and comparing every stored column with
+    /// them. Pure and independent per event, so a page can be prepared on several cores; `check(_:)` then makes the
+    /// checks that need the events before it, in order. It keeps only what those need: the stored bytes and copies
+    /// can be dropped once it is made.
     public struct Prepared: Sendable {
         public var event: Result<RecordedEvent, EventDecodingError>
         /// Which stored event this is for, and the hash of the previous event it was computed with.
         var position: Int64
-        var storedHash: [UInt8]
+        public internal(set) var storedHash: [UInt8]
         var previousHash: [UInt8]
-        var hashFollows: Bool
-        var copiesAgree: Bool
+        /// What is wrong with the event on its own, if anything.
+        var problem: String?
     }
 
     public static func prepare(_ stored: StoredEvent, previousHash: [UInt8]) -> Prepared {
         let event = Result { () throws(EventDecodingError) in
             try EventChain.decode(canonical: stored.canonical, hash: stored.hash)
         }
-        let follows = EventChain.hash(previous: previousHash, canonical: stored.canonical) == stored.hash
-        let copiesAgree = (try? event.get()).map { stored.copies?.match($0) ?? true } ?? true
         return Prepared(
             event: event, position: stored.position, storedHash: stored.hash, previousHash: previousHash,
-            hashFollows: follows,
-            copiesAgree: copiesAgree && (stored.copiesAgree ?? true))
+            problem: Self.problem(of: stored, decoded: event, previousHash: previousHash))
     }
 
-    /// Checks the next event; returns it decoded. `prepared`, when given, is this event's `prepare` result.
-    @discardableResult
-    public mutating func check(_ stored: StoredEvent, prepared: Prepared? = nil) throws(Problem) -> RecordedEvent {
-        func fail(_ reason: String) -> Problem { Problem(position: self.nextPosition, reason: reason) }
-        guard stored.position == self.nextPosition else {
-            throw stored.position > self.nextPosition
-                ? fail("missing: the next stored position is \(stored.position)")
-                : fail("position \(stored.position) repeated or out of order")
-        }
-        // A preparation of another event, or made with another previous hash than this verifier holds, does not
-        // count: the work is done again here.
-        let work =
-            prepared.flatMap {
-                $0.position == stored.position && $0.storedHash == stored.hash && $0.previousHash == self.previousHash
-                    ? $0 : nil
-            }
-            ?? Self.prepare(stored, previousHash: self.previousHash)
+    /// The first fault of the event on its own: in the order `check` has always reported them.
+    private static func problem(
+        of stored: StoredEvent, decoded: Result<RecordedEvent, EventDecodingError>, previousHash: [UInt8]
+    ) -> String? {
         let event: RecordedEvent
-        switch work.event {
-        case .success(let decoded): event = decoded
-        case .failure(let error): throw fail(error.description)
+        switch decoded {
+        case .success(let value): event = value
+        case .failure(let error): return error.description
         }
-        guard work.hashFollows else {
-            throw fail("hash does not match the previous hash and the canonical bytes")
+        guard EventChain.hash(previous: previousHash, canonical: stored.canonical) == stored.hash else {
+            return "hash does not match the previous hash and the canonical bytes"
         }
         // Every column, compared exactly (bytes, not Swift's canonical equivalence of strings).
         let column: String? =
@@ -200,17 +186,47 @@ public struct ChainVerifier: Sendable {
                         : !event.type.isExactly(stored.eventType)
                             ? "event_type"
                             : event.schemaVersion != stored.schemaVersion ? "schema_version" : nil
-        if let column { throw fail("the \(column) column disagrees with the canonical bytes") }
-        guard event.position == stored.position else { throw fail("the canonical bytes name another position") }
-        guard work.copiesAgree else {
-            throw fail("payload, metadata or recorded_at copy disagrees with the canonical bytes")
+        if let column { return "the \(column) column disagrees with the canonical bytes" }
+        guard event.position == stored.position else { return "the canonical bytes name another position" }
+        guard stored.copies?.match(event) ?? true, stored.copiesAgree ?? true else {
+            return "payload, metadata or recorded_at copy disagrees with the canonical bytes"
         }
+        return nil
+    }
+
+    /// Checks the next event; returns it decoded. `prepared`, when given, is this event's `prepare` result.
+    @discardableResult
+    public mutating func check(_ stored: StoredEvent, prepared: Prepared? = nil) throws(Problem) -> RecordedEvent {
+        // A preparation of another event, or made with another previous hash than this verifier holds, does not
+        // count: the work is done again here.
+        if let prepared, prepared.position == stored.position, prepared.storedHash == stored.hash,
+            prepared.previousHash == self.previousHash
+        {
+            return try self.check(prepared)
+        }
+        return try self.check(Self.prepare(stored, previousHash: self.previousHash))
+    }
+
+    /// Checks the next event from its preparation alone; returns it decoded.
+    @discardableResult
+    public mutating func check(_ work: Prepared) throws(Problem) -> RecordedEvent {
+        func fail(_ reason: String) -> Problem { Problem(position: self.nextPosition, reason: reason) }
+        guard work.position == self.nextPosition else {
+            throw work.position > self.nextPosition
+                ? fail("missing: the next stored position is \(work.position)")
+                : fail("position \(work.position) repeated or out of order")
+        }
+        guard work.previousHash == self.previousHash else {
+            throw fail("prepared after another previous hash than the chain's: the link was not checked")
+        }
+        if let problem = work.problem { throw fail(problem) }
+        guard case .success(let event) = work.event else { throw fail("undecodable event") }
         if let previous = self.previousRecordedAt, event.recordedAt < previous {
             throw fail(
                 "recorded_at \(event.recordedAt.rfc3339) is earlier than \(previous.rfc3339), the event before it: "
                     + "the log's time never goes back")
         }
-        if stored.stream.type == Checkpoint.streamType && event.type == Checkpoint.eventType {
+        if event.stream.type == Checkpoint.streamType && event.type == Checkpoint.eventType {
             guard let checkpoint = Checkpoint(json: event.payload) else {
                 throw fail("the checkpoint event's payload is not a checkpoint")
             }
@@ -227,18 +243,23 @@ public struct ChainVerifier: Sendable {
                 self.unresolvedCheckpoint = claim
             }
         }
-        let last = self.streamVersions[event.stream]
-        if let last {
-            guard event.streamVersion == last + 1 else {
-                throw fail("stream \(event.stream) jumps from version \(last) to \(event.streamVersion)")
+        // One lookup per event (this is the one dictionary every event goes through); undone on a fault.
+        let last = self.streamVersions.updateValue(event.streamVersion, forKey: event.stream)
+        let jump: String? =
+            if let last {
+                event.streamVersion == last + 1
+                    ? nil : "stream \(event.stream) jumps from version \(last) to \(event.streamVersion)"
+            } else {
+                self.startsAtGenesis && event.streamVersion != 1
+                    ? "stream \(event.stream) starts at version \(event.streamVersion)" : nil
             }
-        } else if self.startsAtGenesis && event.streamVersion != 1 {
-            throw fail("stream \(event.stream) starts at version \(event.streamVersion)")
+        if let jump {
+            self.streamVersions[event.stream] = last
+            throw fail(jump)
         }
-        self.streamVersions[event.stream] = event.streamVersion
-        self.recentHashes[Int(stored.position % Int64(Self.recentCapacity))] = stored.hash
+        self.recentHashes[Int(work.position % Int64(Self.recentCapacity))] = work.storedHash
         self.previousRecordedAt = event.recordedAt
-        self.previousHash = stored.hash
+        self.previousHash = work.storedHash
         self.nextPosition += 1
         self.eventsChecked += 1
         return event
@@ -259,15 +280,14 @@ public enum JSONBText {
         switch value {
         case .object(let members):
             out.append(UInt8(ascii: "{"))
-            let sorted = members.sorted { left, right in
-                let (a, b) = (left.key.utf8.count, right.key.utf8.count)
-                return a != b ? a < b : left.key.utf8.lexicographicallyPrecedes(right.key.utf8)
-            }
-            for (index, member) in sorted.enumerated() {
+            // Sorted as indexes, not as (key, value) tuples, which would cost a run-time type lookup per object.
+            let keys = members.keys
+            let order = keys.indices.sorted { Self.jsonbPrecedes(keys[$0], keys[$1]) }
+            for (index, member) in order.enumerated() {
                 if index > 0 { out.append(contentsOf: [UInt8(ascii: ","), UInt8(ascii: " ")]) }
-                CanonicalJSON.writeString(member.key, into: &out)
+                CanonicalJSON.writeString(keys[member], into: &out)
                 out.append(contentsOf: [UInt8(ascii: ":"), UInt8(ascii: " ")])
-                Self.write(member.value, into: &out)
+                Self.write(members[member].value, into: &out)
             }
             out.append(UInt8(ascii: "}"))
         case .array(let elements):
@@ -280,6 +300,14 @@ public enum JSONBText {
         default:
             // Scalars print as in the canonical form (PostgreSQL escapes strings the same way).
             CanonicalJSON.write(value, into: &out)
+        }
+    }
+
+    /// jsonb's order of keys: shorter first, then by bytes.
+    private static func jsonbPrecedes(_ left: String, _ right: String) -> Bool {
+        var (left, right) = (left, right)
+        return left.withUTF8 { a in
+            right.withUTF8 { b in a.count != b.count ? a.count < b.count : a.lexicographicallyPrecedes(b) }
         }
     }
 }

@@ -83,6 +83,15 @@ public enum EventChain {
     public static func decode(
         canonical bytes: [UInt8], hash: [UInt8], checkingCanonicalForm: Bool = true
     ) throws(EventDecodingError) -> RecordedEvent {
+        if let record = JSONParser.canonicalRecord(bytes), record.metadata.allSatisfy(Self.isMetadataMember) {
+            return RecordedEvent(
+                position: record.position, stream: StreamName(type: record.streamType, id: record.streamID),
+                streamVersion: record.streamVersion, id: record.eventID, type: record.eventType,
+                schemaVersion: record.schemaVersion, payload: record.payload,
+                metadata: EventMetadata(jsonValue: .object(record.metadata)), recordedAt: record.recordedAt,
+                hash: hash)
+        }
+        // Not in canonical form: read generically, to accept it (when not checking the form) or say what is wrong.
         let value: JSONValue
         do {
             value = try JSONParser.parse(bytes, canonical: checkingCanonicalForm)
@@ -120,10 +129,8 @@ public enum EventChain {
         if checkingCanonicalForm {
             // Ten members found by name and no more: exactly the record's. The metadata holds only known strings
             // (an unknown one would be dropped by decoding), and the time has one text form.
-            guard
-                metadataMembers.allSatisfy({
-                    EventMetadata.CodingKeys(rawValue: $0.key) != nil && $0.value.stringValue != nil
-                }), recordedAt.rfc3339.utf8.elementsEqual(recordedAtText.utf8)
+            guard metadataMembers.allSatisfy(Self.isMetadataMember),
+                recordedAt.rfc3339.utf8.elementsEqual(recordedAtText.utf8)
             else { throw EventDecodingError(reason: "bytes are not canonical") }
         }
         let event = RecordedEvent(
@@ -133,6 +140,15 @@ public enum EventChain {
             schemaVersion: schemaVersion, payload: payload, metadata: EventMetadata(jsonValue: metadata),
             recordedAt: recordedAt, hash: hash)
         return event
+    }
+}
+
+extension EventChain {
+    /// A metadata member canonical bytes may hold: a known name (exactly) with a string value. An unknown one would
+    /// be dropped by decoding, so its bytes could not be written again.
+    static func isMetadataMember(_ member: JSONObject.Element) -> Bool {
+        guard case .string = member.value else { return false }
+        return EventMetadata.CodingKeys.allCases.contains { $0.rawValue.isExactly(member.key) }
     }
 }
 
@@ -174,34 +190,44 @@ extension UUID {
 
     /// Parses exactly the lowercase text form; nil for anything else (upper case included: not canonical).
     public init?(lowercaseText text: String) {
-        var bytes = [UInt8]()
-        bytes.reserveCapacity(16)
-        var high: UInt8? = nil
-        var count = 0
-        for (index, character) in text.utf8.enumerated() {
-            count += 1
-            if index == 8 || index == 13 || index == 18 || index == 23 {
-                guard character == UInt8(ascii: "-") else { return nil }
-                continue
+        var text = text
+        guard let uuid = text.withUTF8({ Self.parseLowercase($0) }) else { return nil }
+        self.init(uuid: uuid)
+    }
+
+    /// The same, from the text's UTF-8 bytes (the verifier reads it straight from the canonical bytes).
+    init?(lowercaseUTF8 bytes: UnsafeBufferPointer<UInt8>) {
+        guard let uuid = Self.parseLowercase(bytes) else { return nil }
+        self.init(uuid: uuid)
+    }
+
+    private static func parseLowercase(_ text: UnsafeBufferPointer<UInt8>) -> uuid_t? {
+        guard text.count == 36 else { return nil }
+        var uuid: uuid_t = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        let parsed = withUnsafeMutableBytes(of: &uuid) { out -> Bool in
+            var high: UInt8? = nil
+            var count = 0
+            for (index, character) in text.enumerated() {
+                if index == 8 || index == 13 || index == 18 || index == 23 {
+                    guard character == UInt8(ascii: "-") else { return false }
+                    continue
+                }
+                let value: UInt8
+                switch character {
+                case UInt8(ascii: "0")...UInt8(ascii: "9"): value = character - UInt8(ascii: "0")
+                case UInt8(ascii: "a")...UInt8(ascii: "f"): value = character - UInt8(ascii: "a") + 10
+                default: return false
+                }
+                if let first = high {
+                    out[count] = first << 4 | value
+                    count += 1
+                    high = nil
+                } else {
+                    high = value
+                }
             }
-            let value: UInt8
-            switch character {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): value = character - UInt8(ascii: "0")
-            case UInt8(ascii: "a")...UInt8(ascii: "f"): value = character - UInt8(ascii: "a") + 10
-            default: return nil
-            }
-            if let first = high {
-                bytes.append(first << 4 | value)
-                high = nil
-            } else {
-                high = value
-            }
+            return count == 16
         }
-        guard count == 36, bytes.count == 16 else { return nil }
-        self.init(
-            uuid: (
-                bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7], bytes[8], bytes[9],
-                bytes[10], bytes[11], bytes[12], bytes[13], bytes[14], bytes[15]
-            ))
+        return parsed ? uuid : nil
     }
 }

@@ -82,21 +82,50 @@ public struct EventMetadata: Sendable, Hashable, Codable {
         case clientTime = "client_time"
     }
 
-    private var fields: [(CodingKeys, String?)] {
-        [
-            (.actor, self.actor), (.actorName, self.actorName), (.owner, self.owner), (.role, self.role),
-            (.scope, self.scope), (.correlationID, self.correlationID),
-            (.causationID, self.causationID), (.idempotencyKey, self.idempotencyKey), (.clientTime, self.clientTime),
-        ]
+    func value(of key: CodingKeys) -> String? {
+        switch key {
+        case .actor: self.actor
+        case .actorName: self.actorName
+        case .owner: self.owner
+        case .role: self.role
+        case .scope: self.scope
+        case .correlationID: self.correlationID
+        case .causationID: self.causationID
+        case .idempotencyKey: self.idempotencyKey
+        case .clientTime: self.clientTime
+        }
+    }
+
+    /// The names in canonical order (UTF-16 code units), and in the order PostgreSQL's jsonb prints them (shorter
+    /// first, then bytes).
+    static let canonicalOrder = CodingKeys.allCases.sorted { $0.rawValue.precedesInUTF16Order($1.rawValue) }
+    static let jsonbOrder = CodingKeys.allCases.sorted {
+        ($0.rawValue.utf8.count, $0.rawValue) < ($1.rawValue.utf8.count, $1.rawValue)
     }
 
     /// The stored form: absent fields are left out rather than written as null.
     public var jsonValue: JSONValue {
-        var members = JSONObject()
-        for (key, value) in self.fields {
-            if let value { members[key.rawValue] = .string(value) }
+        var members: [JSONObject.Member] = []
+        for key in Self.canonicalOrder {
+            if let value = self.value(of: key) {
+                members.append(JSONObject.Member(key: key.rawValue, value: .string(value)))
+            }
         }
-        return .object(members)
+        return .object(JSONObject(ordered: members))
+    }
+
+    /// The text PostgreSQL prints for the stored form (`JSONBText`), written straight from the fields.
+    var jsonbText: [UInt8] {
+        var out: [UInt8] = [UInt8(ascii: "{")]
+        for key in Self.jsonbOrder {
+            guard let value = self.value(of: key) else { continue }
+            if out.count > 1 { out.append(contentsOf: [UInt8(ascii: ","), UInt8(ascii: " ")]) }
+            CanonicalJSON.writeString(key.rawValue, into: &out)
+            out.append(contentsOf: [UInt8(ascii: ":"), UInt8(ascii: " ")])
+            CanonicalJSON.writeString(value, into: &out)
+        }
+        out.append(UInt8(ascii: "}"))
+        return out
     }
 
     public init(jsonValue: JSONValue) {

@@ -48,7 +48,13 @@ extension JSONValue: Hashable {
 
 extension String {
     /// Equality of the exact Unicode scalars (the UTF-8 bytes), not canonical equivalence as `==` has it.
-    @inlinable public func isExactly(_ other: String) -> Bool { self.utf8.elementsEqual(other.utf8) }
+    /// Compared through the contiguous UTF-8 storage (not `utf8.elementsEqual`, which walks the views one unit at
+    /// a time: the verifier compares millions of these).
+    public func isExactly(_ other: String) -> Bool {
+        guard self.utf8.count == other.utf8.count else { return false }
+        var (left, right) = (self, other)
+        return left.withUTF8 { a in right.withUTF8 { b in a.elementsEqual(b) } }
+    }
 
     func hashExactly(into hasher: inout Hasher) {
         var text = self
@@ -83,12 +89,20 @@ extension String {
 /// The members of a JSON object: unique keys kept in canonical order (UTF-16 code units), compared exactly.
 public struct JSONObject: Sendable, Hashable, RandomAccessCollection, ExpressibleByDictionaryLiteral {
     public typealias Element = (key: String, value: JSONValue)
-    public private(set) var members: [Element]
+
+    /// A member as stored: a struct, not the `Element` tuple, since an array of labelled tuples has its type looked
+    /// up at run time whenever one is made (a tenth of verification's time went there).
+    struct Member: Sendable {
+        var key: String
+        var value: JSONValue
+    }
+
+    private var members: [Member]
 
     public init() { self.members = [] }
 
     /// From members already in canonical order without duplicates (checked by the caller, e.g. the parser).
-    init(ordered members: [Element]) { self.members = members }
+    init(ordered members: [Member]) { self.members = members }
 
     /// From any members; a later duplicate (exactly the same key) replaces an earlier one.
     public init(_ members: some Sequence<(String, JSONValue)>) {
@@ -102,7 +116,7 @@ public struct JSONObject: Sendable, Hashable, RandomAccessCollection, Expressibl
 
     public var startIndex: Int { 0 }
     public var endIndex: Int { self.members.count }
-    public subscript(position: Int) -> Element { self.members[position] }
+    public subscript(position: Int) -> Element { (self.members[position].key, self.members[position].value) }
 
     public var keys: [String] { self.members.map(\.key) }
     public var values: [JSONValue] { self.members.map(\.value) }
@@ -137,7 +151,7 @@ public struct JSONObject: Sendable, Hashable, RandomAccessCollection, Expressibl
             switch (found, newValue) {
             case (true, let value?): self.members[index].value = value
             case (true, nil): self.members.remove(at: index)
-            case (false, let value?): self.members.insert((key, value), at: index)
+            case (false, let value?): self.members.insert(Member(key: key, value: value), at: index)
             case (false, nil): break
             }
         }
@@ -172,11 +186,11 @@ public struct JSONObject: Sendable, Hashable, RandomAccessCollection, Expressibl
 
     /// The members that `isIncluded` keeps, still an object (as `Dictionary.filter` gives a dictionary).
     public func filter(_ isIncluded: (Element) throws -> Bool) rethrows -> JSONObject {
-        JSONObject(ordered: try self.members.filter(isIncluded))
+        JSONObject(ordered: try self.members.filter { try isIncluded(($0.key, $0.value)) })
     }
 
     public func mapValues(_ transform: (JSONValue) throws -> JSONValue) rethrows -> JSONObject {
-        JSONObject(ordered: try self.members.map { ($0.key, try transform($0.value)) })
+        JSONObject(ordered: try self.members.map { Member(key: $0.key, value: try transform($0.value)) })
     }
 
     public static func == (left: JSONObject, right: JSONObject) -> Bool {
@@ -186,9 +200,9 @@ public struct JSONObject: Sendable, Hashable, RandomAccessCollection, Expressibl
 
     public func hash(into hasher: inout Hasher) {
         hasher.combine(self.members.count)
-        for (key, value) in self.members {
-            key.hashExactly(into: &hasher)
-            hasher.combine(value)
+        for member in self.members {
+            member.key.hashExactly(into: &hasher)
+            hasher.combine(member.value)
         }
     }
 }
@@ -252,7 +266,7 @@ extension JSONValue: Codable {
         case .string(let value): try container.encode(value)
         case .array(let value): try container.encode(value)
         case .object(let value):
-            try container.encode(Dictionary(value.members.map { ($0.key, $0.value) }) { _, last in last })
+            try container.encode(Dictionary(value.map { ($0.key, $0.value) }) { _, last in last })
         }
     }
 }

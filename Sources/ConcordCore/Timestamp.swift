@@ -69,32 +69,39 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
     /// Parses the fixed form written by `rfc3339`; nil for anything else.
     public init?(rfc3339 text: String) {
         var text = text
-        let parsed: Int64? = text.withUTF8 { bytes -> Int64? in
-            guard bytes.count == 27, bytes[4] == UInt8(ascii: "-"), bytes[7] == UInt8(ascii: "-"),
-                bytes[10] == UInt8(ascii: "T"), bytes[13] == UInt8(ascii: ":"), bytes[16] == UInt8(ascii: ":"),
-                bytes[19] == UInt8(ascii: "."), bytes[26] == UInt8(ascii: "Z")
-            else { return nil }
-            func number(_ range: Range<Int>) -> Int64? {
-                var value: Int64 = 0
-                for index in range {
-                    let byte = bytes[index]
-                    guard (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) else { return nil }
-                    value = value * 10 + Int64(byte - UInt8(ascii: "0"))
-                }
-                return value
-            }
-            guard let year = number(0..<4), let month = number(5..<7), let day = number(8..<10),
-                let hour = number(11..<13), let minute = number(14..<16), let second = number(17..<19),
-                let fraction = number(20..<26), (1...12).contains(month), (1...31).contains(day), hour < 24,
-                minute < 60, second < 60
-            else { return nil }
-            let days = Self.days(fromCivil: year, month, day)
-            // Refuses 2026-02-31 and the like: the day must come back as written.
-            guard Self.civil(fromDays: days) == (year, month, day) else { return nil }
-            return ((days * 86_400 + hour * 3600 + minute * 60 + second) * 1_000_000) + fraction
-        }
-        guard let micros = parsed else { return nil }
+        guard let micros = text.withUTF8({ Self.microseconds(rfc3339: $0) }) else { return nil }
         self.microsecondsSinceEpoch = micros
+    }
+
+    /// The same, from the text's UTF-8 bytes.
+    init?(rfc3339UTF8 bytes: UnsafeBufferPointer<UInt8>) {
+        guard let micros = Self.microseconds(rfc3339: bytes) else { return nil }
+        self.microsecondsSinceEpoch = micros
+    }
+
+    private static func microseconds(rfc3339 bytes: UnsafeBufferPointer<UInt8>) -> Int64? {
+        guard bytes.count == 27, bytes[4] == UInt8(ascii: "-"), bytes[7] == UInt8(ascii: "-"),
+            bytes[10] == UInt8(ascii: "T"), bytes[13] == UInt8(ascii: ":"), bytes[16] == UInt8(ascii: ":"),
+            bytes[19] == UInt8(ascii: "."), bytes[26] == UInt8(ascii: "Z")
+        else { return nil }
+        func number(_ range: Range<Int>) -> Int64? {
+            var value: Int64 = 0
+            for index in range {
+                let byte = bytes[index]
+                guard (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) else { return nil }
+                value = value * 10 + Int64(byte - UInt8(ascii: "0"))
+            }
+            return value
+        }
+        guard let year = number(0..<4), let month = number(5..<7), let day = number(8..<10),
+            let hour = number(11..<13), let minute = number(14..<16), let second = number(17..<19),
+            let fraction = number(20..<26), (1...12).contains(month), (1...31).contains(day), hour < 24,
+            minute < 60, second < 60
+        else { return nil }
+        let days = Self.days(fromCivil: year, month, day)
+        // Refuses 2026-02-31 and the like: the day must come back as written.
+        guard Self.civil(fromDays: days) == (year, month, day) else { return nil }
+        return ((days * 86_400 + hour * 3600 + minute * 60 + second) * 1_000_000) + fraction
     }
 
     private static func pad(_ value: Int64, _ width: Int) -> String {

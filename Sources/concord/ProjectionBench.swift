@@ -134,9 +134,12 @@ struct ProjectionBench: AsyncParsableCommand {
     /// (d) `audit verify` (chain, canonical form, copies, payloads, stream sequences) against a plain read.
     static func verify(store: EventStore) async throws {
         let head = try await store.head().position
+        let readCPU = Self.processorSeconds()
         let read = try await Self.timed { try await Self.readAll(store) }
+        let verifyCPU = Self.processorSeconds()
         var report: VerificationReport? = nil
         let verified = try await Self.timed { report = try await store.verify(checkStreams: true) }
+        let doneCPU = Self.processorSeconds()
         guard let report, report.isSound else {
             throw ValidationFailure(
                 message: "the generated log does not verify: \(String(describing: report?.problem))")
@@ -144,8 +147,9 @@ struct ProjectionBench: AsyncParsableCommand {
         print(
             String(
                 format:
-                    "(d) audit verify of %d events: %.1f s, %.0f events/s | plain read: %.1f s, %.0f events/s | ratio %.2f",
-                head, verified, Double(head) / verified, read, Double(head) / read, read / verified))
+                    "(d) audit verify of %d events: %.1f s, %.0f events/s | plain read: %.1f s, %.0f events/s | ratio %.2f | this process's CPU time: verify %.1f s, read %.1f s",
+                head, verified, Double(head) / verified, read, Double(head) / read, read / verified,
+                doneCPU - verifyCPU, verifyCPU - readCPU))
     }
 
     static func readAll(_ store: EventStore) async throws {
@@ -294,6 +298,14 @@ struct ProjectionBench: AsyncParsableCommand {
                 lag.latencies.count, lag.percentile(0.5), lag.percentile(0.99),
                 commands.percentile(0.5), commands.percentile(0.99),
                 lag.percentile(0.99) / max(commands.percentile(0.99), 1e-9)))
+    }
+
+    /// User and system CPU time this process has used so far, in seconds.
+    static func processorSeconds() -> Double {
+        var usage = rusage()
+        guard getrusage(RUSAGE_SELF.rawValue, &usage) == 0 else { return 0 }
+        func seconds(_ time: timeval) -> Double { Double(time.tv_sec) + Double(time.tv_usec) / 1_000_000 }
+        return seconds(usage.ru_utime) + seconds(usage.ru_stime)
     }
 
     static func timed(_ body: () async throws -> Void) async throws -> Double {

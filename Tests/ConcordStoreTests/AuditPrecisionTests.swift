@@ -49,6 +49,8 @@ enum Rewrite {
 @Suite struct AuditPrecisionTests {
     enum Tampering: String, CaseIterable, Sendable {
         case eventIDChanged, schemaVersionChanged, recordedAtAYearEarlier, streamsSwapped
+        case streamTypeChanged, streamIDChanged, streamVersionChanged, eventTypeChanged, hashChanged
+        case metadataCopyEdited, recordedAtCopyAMicrosecondLater
 
         var statements: [String] {
             switch self {
@@ -56,6 +58,24 @@ enum Rewrite {
                 return [Rewrite.disable, "UPDATE events SET event_id = gen_random_uuid() WHERE position = 5"]
             case .schemaVersionChanged:
                 return [Rewrite.disable, "UPDATE events SET schema_version = 2 WHERE position = 5"]
+            case .streamTypeChanged:
+                return [Rewrite.disable, "UPDATE events SET stream_type = 'appeal' WHERE position = 5"]
+            case .streamIDChanged:
+                return [Rewrite.disable, "UPDATE events SET stream_id = 'c-9' WHERE position = 5"]
+            case .streamVersionChanged:
+                return [Rewrite.disable, "UPDATE events SET stream_version = stream_version + 100 WHERE position = 5"]
+            case .eventTypeChanged:
+                return [Rewrite.disable, "UPDATE events SET event_type = 'Forged' WHERE position = 5"]
+            case .hashChanged:
+                return [Rewrite.disable, "UPDATE events SET hash = sha256(hash) WHERE position = 5"]
+            case .metadataCopyEdited:
+                return [Rewrite.disable, #"UPDATE events SET metadata = '{"actor": "forged"}' WHERE position = 5"#]
+            case .recordedAtCopyAMicrosecondLater:
+                // Only the queryable copy: the canonical bytes and the chain still say the old time.
+                return [
+                    Rewrite.disable,
+                    "UPDATE events SET recorded_at = recorded_at + interval '1 microsecond' WHERE position = 5",
+                ]
             case .recordedAtAYearEarlier:
                 return [Rewrite.disable, Rewrite.move(5, by: "-1 year"), Rewrite.chain(from: 5)]
             case .streamsSwapped:
@@ -81,6 +101,12 @@ enum Rewrite {
             switch self {
             case .eventIDChanged: "event_id column"
             case .schemaVersionChanged: "schema_version column"
+            case .streamTypeChanged: "stream_type column"
+            case .streamIDChanged: "stream_id column"
+            case .streamVersionChanged: "stream_version column"
+            case .eventTypeChanged: "event_type column"
+            case .hashChanged: "hash does not match"
+            case .metadataCopyEdited, .recordedAtCopyAMicrosecondLater: "recorded_at copy disagrees"
             case .recordedAtAYearEarlier, .streamsSwapped: "recorded_at"
             }
         }
