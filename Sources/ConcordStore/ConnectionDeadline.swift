@@ -81,12 +81,14 @@ public struct ConnectionLost: Error, Sendable, CustomStringConvertible {
 extension PostgresConnection {
     /// Runs `body` on this connection, giving up after `deadline` or when the calling task is cancelled: the
     /// connection is then closed (its session ends, its transaction rolls back, its locks go) and `ConnectionLost`
-    /// (or `CancellationError`) thrown, without waiting for `body`.
+    /// (or `CancellationError`) thrown, without waiting for `body`. A connection that closes meanwhile (the server
+    /// died, or the router dropped it in a failover) ends the wait at once with `ConnectionLost`.
     ///
     /// For connections held for long (the projection lease): PostgresNIO 1.33 never completes a query written to a
     /// connection the server has closed (the write fails with no one told), so a caller awaiting it hangs forever,
     /// deaf to cancellation, and so does every graceful shutdown waiting for that caller. A body left hanging that
-    /// way holds nothing but the closed connection.
+    /// way holds nothing but the closed connection. (Waiting for the deadline instead kept the projection's leader
+    /// on a dead primary for the whole step deadline after a failover under load.)
     public func run<Result: Sendable>(
         within deadline: Duration, _ body: @escaping @Sendable (PostgresConnection) async throws -> Result
     ) async throws -> Result {
@@ -103,7 +105,18 @@ extension PostgresConnection {
                     }
                 }
                 Task {
-                    try? await Task.sleep(for: deadline)
+                    // Looks at the connection a few times a second rather than waiting on its `closeFuture`, whose
+                    // callbacks would pile up for the life of a connection held for long; ends with the race.
+                    let end = ContinuousClock.now + deadline
+                    while !race.isDone {
+                        if self.isClosed {
+                            if race.finish(.failure(ConnectionLost("the connection closed"))) { work.cancel() }
+                            return
+                        }
+                        let left = end - ContinuousClock.now
+                        guard left > .zero else { break }
+                        try? await Task.sleep(for: min(left, .milliseconds(250)))
+                    }
                     if race.finish(.failure(ConnectionLost("no answer within \(deadline)"))) {
                         work.cancel()
                         try? await self.close()
@@ -129,6 +142,8 @@ private final class ResultRace<Value: Sendable>: Sendable {
         // Cancelled before it started: the cancellation already settled the race.
         if early { continuation.resume(throwing: CancellationError()) }
     }
+
+    var isDone: Bool { self.state.withLock { $0.done } }
 
     /// True when this outcome is the first.
     @discardableResult

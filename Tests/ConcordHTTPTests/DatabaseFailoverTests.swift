@@ -81,7 +81,7 @@ import Testing
         #expect(lost.isEmpty, "acknowledged but not in the log: \(lost.map(\.key))")
         #expect(duplicated.isEmpty, "written more than once: \(duplicated)")
         #expect(misnamed.isEmpty, "the log names another case than the answer: \(misnamed)")
-        try await poll(within: .seconds(90), "the projection reaches the new primary's head") {
+        try await poll(within: .seconds(90), "the projection reaches the new primary's head\n\(serve.log)") {
             let line = try await standby.sql(
                 """
                 SELECT (SELECT position FROM projection.checkpoints WHERE name = 'cases')
