@@ -67,20 +67,16 @@ public final class ServeProcess: Sendable {
 
     /// Waits until the port takes connections; throws when the process exits first or after `seconds`.
     public func waitUntilListening(seconds: Int = 60) async throws {
-        let deadline = ContinuousClock.now + .seconds(seconds)
-        while !canConnect(port: self.port) {
+        try await poll(within: .seconds(seconds), "serve to listen: \(self.output)", every: .milliseconds(20)) {
             guard self.process.isRunning else { throw Failure("serve exited before listening: \(self.output)") }
-            guard ContinuousClock.now < deadline else { throw Failure("serve did not listen: \(self.output)") }
-            try await Task.sleep(for: .milliseconds(20))
+            return canConnect(port: self.port)
         }
     }
 
     /// Waits until the port refuses connections (the server stopped listening).
     public func waitUntilNotListening(seconds: Int = 30) async throws {
-        let deadline = ContinuousClock.now + .seconds(seconds)
-        while canConnect(port: self.port) {
-            guard ContinuousClock.now < deadline else { throw Failure("serve still listens: \(self.output)") }
-            try await Task.sleep(for: .milliseconds(10))
+        try await poll(within: .seconds(seconds), "serve to stop listening: \(self.output)", every: .milliseconds(10)) {
+            !canConnect(port: self.port)
         }
     }
 
