@@ -1,6 +1,7 @@
 import ConcordCore
 import ConcordStore
 import CoreMetrics
+import Crypto
 import Logging
 import PostgresNIO
 
@@ -194,12 +195,32 @@ public struct Outbox: Sendable {
         let reference = self.reference
         switch stream.type {
         case Complaint.streamType:
-            try await CaseCommands<Complaint>(store: self.store, vault: self.vault, reference: reference)
-                .record(delivery, on: stream.id, metadata: Self.metadata)
+            let commands = CaseCommands<Complaint>(store: self.store, vault: self.vault, reference: reference)
+            _ = try await commands.record(delivery, on: stream.id, metadata: Self.metadata)
+            if delivery.purpose == .outcome && delivery.outcome == .delivered {
+                try await self.notifyComplainant(delivery, on: stream.id, commands)
+            }
         case Referral.streamType:
             try await CaseCommands<Referral>(store: self.store, vault: self.vault, reference: reference)
                 .record(delivery, on: stream.id, metadata: Self.metadata)
         default: return
+        }
+    }
+
+    /// The outcome reached the complainant's phone: the complaint records them notified by SMS, as a clerk would,
+    /// so that the loop can close without anyone telling them again. Once per message (its key); nothing when the
+    /// complaint has moved on meanwhile (notified another way, or reopened).
+    private func notifyComplainant(
+        _ delivery: Delivery, on id: String, _ commands: CaseCommands<Complaint>
+    ) async throws {
+        let key = "notified:\(Complaint.streamType)/\(id):\(delivery.message)"
+        let request = CaseCommands<Complaint>.Request(
+            sender: .concord, metadata: Self.metadata, idempotencyKey: key,
+            requestDigest: Array(SHA256.hash(data: Array(key.utf8))))
+        do {
+            _ = try await commands.send(.notifyComplainant(method: .sms, at: delivery.at), to: id, request)
+        } catch is Rejection {
+            return
         }
     }
 

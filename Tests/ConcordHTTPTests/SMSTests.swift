@@ -185,7 +185,67 @@ import Testing
             #expect(keys.contains("complaint/\(id)/acknowledgement"), "\(keys)")
             let outcome = try #require(stub.messages.first { $0.key?.hasPrefix("complaint/\(id)/outcome/") == true })
             #expect(outcome.text.contains("\(id): upheld"), "\(stub.messages.map(\.text))")
+
+            // The gateway reports the outcome delivered: the complainant is recorded notified by SMS, once, and the
+            // office can close the loop without telling them again.
+            try await poll(within: .seconds(10), "the outcome's sending is recorded") {
+                try await Self.outcomeGatewayID(client, id, tokens) != nil
+            }
+            let gatewayID = try #require(try await Self.outcomeGatewayID(client, id, tokens))
+            for _ in 0..<2 {
+                let report = try await Self.post(
+                    client, "/v1/sms/africastalking/delivery", [("id", gatewayID), ("status", "Success")],
+                    headers: [.concordSecret: "at-secret"])
+                #expect(report["recorded"] == true, "\(report.text)")
+            }
+            let view = try await client.send(.get, "/v1/complaints/\(id)", token: tokens.office)
+            #expect(view["complaint"]?["status"] == "complainant_notified", "\(view.text)")
+            let history = try await Self.history(client, "/v1/complaints/\(id)", token: tokens.office)
+            let notified = history.filter { $0["type"] == "ComplainantNotified" }
+            #expect(notified.count == 1, "\(history)")
+            #expect(notified.first?["content"]?["method"] == "sms", "\(notified)")
+            let closed = try await client.send(.post, "/v1/complaints/\(id)/close", token: tokens.office, body: "{}")
+            #expect(closed.status == .ok, "\(closed.text)")
         }
+    }
+
+    @Test func anOutcomeDeliveredAfterTheOfficeToldTheComplainantChangesNothing() async throws {
+        try await Self.withSMS { client, stub, _, tokens in
+            let lodged = try await client.send(.post, "/v1/complaints", token: tokens.office, body: Body.complaint)
+            let id = try #require(lodged["id"]?.stringValue)
+            for (command, body, token) in [
+                ("acknowledge", "{}", tokens.programme), ("assign", #"{"programme":"CCT"}"#, tokens.programme),
+                ("resolve", #"{"outcome":"upheld","actions_taken":"Paid in full."}"#, tokens.programme),
+                ("notify_complainant", #"{"method":"phone"}"#, tokens.office),
+            ] {
+                let answer = try await client.send(.post, "/v1/complaints/\(id)/\(command)", token: token, body: body)
+                #expect(answer.status == .ok, "\(command): \(answer.text)")
+            }
+            try await poll(within: .seconds(10), "the outcome's sending is recorded") {
+                try await Self.outcomeGatewayID(client, id, tokens) != nil
+            }
+            let gatewayID = try #require(try await Self.outcomeGatewayID(client, id, tokens))
+            let report = try await Self.post(
+                client, "/v1/sms/africastalking/delivery", [("id", gatewayID), ("status", "Success")],
+                headers: [.concordSecret: "at-secret"])
+            #expect(report["recorded"] == true, "\(report.text)")
+            let history = try await Self.history(client, "/v1/complaints/\(id)", token: tokens.office)
+            #expect(history.contains { $0["type"] == "ComplaintMessageDelivered" }, "\(history)")
+            let notified = history.filter { $0["type"] == "ComplainantNotified" }
+            #expect(notified.count == 1 && notified.first?["content"]?["method"] == "phone", "\(notified)")
+            _ = stub
+        }
+    }
+
+    /// The gateway's id for the outcome message, once its sending is recorded on the complaint.
+    static func outcomeGatewayID(
+        _ client: any TestClientProtocol, _ id: String, _ tokens: Tokens
+    ) async throws
+        -> String?
+    {
+        let view = try await client.send(.get, "/v1/complaints/\(id)", token: tokens.office)
+        return view["complaint"]?["messages"]?.arrayValue?.first { $0["purpose"] == "outcome" }?["gateway_message_id"]?
+            .stringValue
     }
 
     @Test func aFailingGatewayIsRetriedWithBackoffAndTheMessageGoesOnce() async throws {
