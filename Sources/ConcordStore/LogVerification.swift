@@ -196,22 +196,66 @@ extension EventStore {
         }
     }
 
-    /// A row of `verificationPage` (the hash is column 8).
+    /// A row of `verificationPage` (the hash is column 8), read cell by cell in its binary form.
     private static func storedEvent(_ row: PostgresRow) throws -> ChainVerifier.StoredEvent {
-        let (
-            position, type, id, version, eventID, eventType, schemaVersion, canonical, hash, payload, metadata,
-            recordedAt
-        ) = try row.decode(
-            (
-                Int64, String, String, Int64, UUID, String, Int32, ByteBuffer, ByteBuffer, ByteBuffer, ByteBuffer,
-                StoredTimestamp
-            ).self)
+        var cells = Cells(row.makeIterator())
+        let position = try cells.integer(.int8, as: Int64.self)
+        let streamType = try cells.text()
+        let streamID = try cells.text()
+        let streamVersion = try cells.integer(.int8, as: Int64.self)
+        let eventID = try cells.uuid()
+        let eventType = try cells.text()
+        let schemaVersion = try cells.integer(.int4, as: Int32.self)
+        let canonical = try cells.bytes()
+        let hash = try cells.bytes()
+        let payload = try cells.bytes()
+        let metadata = try cells.bytes()
+        let recordedAt = try cells.timestamp()
         return ChainVerifier.StoredEvent(
-            position: position, stream: StreamName(type: type, id: id), streamVersion: version,
-            eventID: eventID, eventType: eventType, schemaVersion: schemaVersion,
-            canonical: Array(buffer: canonical), hash: Array(buffer: hash),
-            copies: ChainVerifier.Copies(
-                payload: Array(buffer: payload), metadata: Array(buffer: metadata), recordedAt: recordedAt.timestamp))
+            position: position, stream: StreamName(type: streamType, id: streamID), streamVersion: streamVersion,
+            eventID: eventID, eventType: eventType, schemaVersion: schemaVersion, canonical: canonical, hash: hash,
+            copies: ChainVerifier.Copies(payload: payload, metadata: metadata, recordedAt: recordedAt))
+    }
+
+    /// A row's cells in order, each read as PostgreSQL sends its type in binary. (PostgresNIO's generic decoding
+    /// of a twelve-column tuple was a sixth of verification's work per event.)
+    private struct Cells {
+        var iterator: PostgresRow.Iterator
+
+        init(_ iterator: PostgresRow.Iterator) { self.iterator = iterator }
+
+        private mutating func next(_ types: PostgresDataType...) throws -> ByteBuffer {
+            guard let cell = self.iterator.next() else { throw PostgresDecodingError.Code.missingData }
+            guard let bytes = cell.bytes else { throw PostgresDecodingError.Code.missingData }
+            guard cell.format == .binary, types.contains(cell.dataType) else {
+                throw PostgresDecodingError.Code.typeMismatch
+            }
+            return bytes
+        }
+
+        mutating func integer<Value: FixedWidthInteger>(_ type: PostgresDataType, as: Value.Type) throws -> Value {
+            var bytes = try self.next(type)
+            guard bytes.readableBytes == MemoryLayout<Value>.size, let value = bytes.readInteger(as: Value.self)
+            else { throw PostgresDecodingError.Code.failure }
+            return value
+        }
+
+        mutating func text() throws -> String { String(buffer: try self.next(.text, .varchar, .name)) }
+
+        mutating func bytes() throws -> [UInt8] { Array(buffer: try self.next(.bytea, .text)) }
+
+        mutating func uuid() throws -> UUID {
+            let bytes = try self.next(.uuid)
+            guard bytes.readableBytes == 16 else { throw PostgresDecodingError.Code.failure }
+            return UUID(uuid: bytes.withUnsafeReadableBytes { $0.loadUnaligned(as: uuid_t.self) })
+        }
+
+        mutating func timestamp() throws -> Timestamp {
+            var bytes = try self.next(.timestamptz)
+            return try StoredTimestamp(
+                from: &bytes, type: .timestamptz, format: .binary, context: .default
+            ).timestamp
+        }
     }
 
     private func report(_ verifier: ChainVerifier, problem: ChainVerifier.Problem?) -> VerificationReport {
