@@ -209,10 +209,17 @@ public struct Outbox: Sendable {
 
     /// The outcome reached the complainant's phone: the complaint records them notified by SMS, as a clerk would,
     /// so that the loop can close without anyone telling them again. Once per message (its key); nothing when the
-    /// complaint has moved on meanwhile (notified another way, or reopened).
+    /// complaint has moved on meanwhile (notified another way, or reopened), nor for the outcome of an earlier
+    /// resolution (reopened and resolved again: the message names the version of the resolution it tells).
     private func notifyComplainant(
         _ delivery: Delivery, on id: String, _ commands: CaseCommands<Complaint>
     ) async throws {
+        let resolution = try await commands.repository.load(id).events.last {
+            $0.type == Complaint.EventKind.resolved.rawValue
+        }
+        guard let told = delivery.message.split(separator: "/").last.flatMap({ Int64($0) }),
+            resolution?.streamVersion == told
+        else { return }
         let key = "notified:\(Complaint.streamType)/\(id):\(delivery.message)"
         let request = CaseCommands<Complaint>.Request(
             sender: .concord, metadata: Self.metadata, idempotencyKey: key,

@@ -2,6 +2,7 @@ import ConcordCore
 import Foundation
 import NIOCore
 import PostgresNIO
+import Synchronization
 
 /// The outcome of checking the stored log with `ChainVerifier`.
 public struct VerificationReport: Sendable {
@@ -73,22 +74,55 @@ extension EventStore {
         var next: Task<[PostgresRow], any Error>?
     }
 
-    /// Waits for a page's rows, starts reading the next page, and prepares this one.
+    /// Waits for a page's rows, starts reading the next page, and prepares this one. Cancelled (verification
+    /// stopped at a problem, or failed), it cancels both reads: no query and no work outlives `verify`.
     private func preparePage(
         reading: Task<[PostgresRow], any Error>, after previousHash: [UInt8]?, through end: Int64, limit: Int,
         decodingPayloads: Bool
     ) -> Task<PreparedPage, any Error> {
-        Task {
-            let rows = try await reading.value
-            guard let lastRow = rows.last, let previousHash else {
-                return PreparedPage(events: [], lastHash: nil, next: nil)
+        let nextRead = NextRead()
+        return Task {
+            try await withTaskCancellationHandler {
+                let rows = try await reading.value
+                guard let lastRow = rows.last, let previousHash else {
+                    return PreparedPage(events: [], lastHash: nil, next: nil)
+                }
+                let lastPosition = try lastRow.makeRandomAccess()[0].decode(Int64.self)
+                let next =
+                    rows.count == limit && lastPosition < end
+                    ? self.verificationPage(from: lastPosition + 1, through: end, limit: limit) : nil
+                nextRead.started(next)
+                do {
+                    let events = try await Self.prepare(rows, after: previousHash, decodingPayloads: decodingPayloads)
+                    return PreparedPage(events: events, lastHash: events.last?.last?.chain.storedHash, next: next)
+                } catch {
+                    next?.cancel()
+                    throw error
+                }
+            } onCancel: {
+                reading.cancel()
+                nextRead.cancel()
             }
-            let lastPosition = try lastRow.makeRandomAccess()[0].decode(Int64.self)
-            let next =
-                rows.count == limit && lastPosition < end
-                ? self.verificationPage(from: lastPosition + 1, through: end, limit: limit) : nil
-            let events = try await Self.prepare(rows, after: previousHash, decodingPayloads: decodingPayloads)
-            return PreparedPage(events: events, lastHash: events.last?.last?.chain.storedHash, next: next)
+        }
+    }
+
+    /// The next page's read, once started, for a cancellation that may come before or after.
+    private final class NextRead: Sendable {
+        private let state = Mutex<(task: Task<[PostgresRow], any Error>?, cancelled: Bool)>((nil, false))
+
+        func started(_ task: Task<[PostgresRow], any Error>?) {
+            let cancelled = self.state.withLock { state in
+                state.task = task
+                return state.cancelled
+            }
+            if cancelled { task?.cancel() }
+        }
+
+        func cancel() {
+            self.state.withLock { state in
+                state.cancelled = true
+                return state.task
+            }?.cancel()
         }
     }
 
@@ -111,17 +145,21 @@ extension EventStore {
                 for part in page {
                     var next = 0
                     while next < part.count {
-                        next = try part.withUnsafeBufferPointer { events throws(ChainVerifier.Problem) in
+                        let (after, claimed) = try part.withUnsafeBufferPointer {
+                            events throws(ChainVerifier.Problem) in
                             try self.check(events, from: next)
                         }
+                        next = after
                         // A checkpoint vouching for a position too far back for the verifier's memory: the stored
                         // hash there has been checked by the chain already (or precedes the range, taken as given).
+                        // Its own audit follows, as it always has.
                         if let claim = self.verifier.unresolvedCheckpoint,
                             let problem = self.verifier.resolve(
                                 claim, storedHash: try await store.hash(at: claim.vouchedPosition))
                         {
                             throw problem
                         }
+                        if let claimed { try self.auditStream(claimed, part[after - 1].payload) }
                     }
                 }
             } catch let problem as ChainVerifier.Problem {
@@ -130,18 +168,25 @@ extension EventStore {
         }
 
         /// Checks events from `start` on, up to the end or to a checkpoint claim that needs the database; returns
-        /// where to go on. (Through a buffer pointer, so that no event is copied out of the page.)
+        /// where to go on and, at a claim, the claiming event, not yet audited. (Through a buffer pointer, so that
+        /// no event is copied out of the page.)
         private mutating func check(
             _ events: UnsafeBufferPointer<PreparedEvent>, from start: Int
-        ) throws(ChainVerifier.Problem) -> Int {
+        ) throws(ChainVerifier.Problem) -> (next: Int, claimed: RecordedEvent?) {
             for index in start..<events.count {
                 let event = try self.verifier.check(events[index].chain)
-                if let problem = self.audit?.problem(with: event, decoded: events[index].payload) {
-                    throw ChainVerifier.Problem(position: event.position, reason: problem)
-                }
-                if self.verifier.unresolvedCheckpoint != nil { return index + 1 }
+                if self.verifier.unresolvedCheckpoint != nil { return (index + 1, event) }
+                try self.auditStream(event, events[index].payload)
             }
-            return events.count
+            return (events.count, nil)
+        }
+
+        private mutating func auditStream(
+            _ event: RecordedEvent, _ decoded: StreamAudit.Decoded?
+        ) throws(ChainVerifier.Problem) {
+            if let problem = self.audit?.problem(with: event, decoded: decoded) {
+                throw ChainVerifier.Problem(position: event.position, reason: problem)
+            }
         }
     }
 
@@ -162,6 +207,7 @@ extension EventStore {
                         ? previousHash
                         : Array(buffer: try rows[start - 1].makeRandomAccess()[8].decode(ByteBuffer.self))
                     for index in start..<min(start + size, rows.count) {
+                        if index % 512 == 0 { try Task.checkCancellation() }
                         let stored = try Self.storedEvent(rows[index])
                         let chain = ChainVerifier.prepare(stored, previousHash: hashBefore)
                         let payload = decodingPayloads ? (try? chain.event.get()).map(StreamAudit.decode) : nil

@@ -237,15 +237,61 @@ import Testing
         }
     }
 
-    /// The gateway's id for the outcome message, once its sending is recorded on the complaint.
+    /// Resolved, reopened and resolved again: the first outcome's delivery, reported late, tells the complainant
+    /// nothing about the second, so only the second's delivery records them notified.
+    @Test func aLateReportOfAnEarlierOutcomeDoesNotCountForTheNewOne() async throws {
+        try await Self.withSMS { client, _, _, tokens in
+            let lodged = try await client.send(.post, "/v1/complaints", token: tokens.office, body: Body.complaint)
+            let id = try #require(lodged["id"]?.stringValue)
+            let resolve = ("resolve", #"{"outcome":"upheld","actions_taken":"Paid in full."}"#, tokens.programme)
+            for (command, body, token) in [
+                ("acknowledge", "{}", tokens.programme), ("assign", #"{"programme":"CCT"}"#, tokens.programme),
+                resolve, ("reopen", #"{"reason":"Still not paid."}"#, tokens.office), resolve,
+            ] {
+                let answer = try await client.send(.post, "/v1/complaints/\(id)/\(command)", token: token, body: body)
+                #expect(answer.status == .ok, "\(command): \(answer.text)")
+            }
+            try await poll(within: .seconds(10), "both outcomes' sendings are recorded") {
+                try await Self.outcomeGatewayIDs(client, id, tokens).count == 2
+            }
+            let ids = try await Self.outcomeGatewayIDs(client, id, tokens)
+            func report(_ gatewayID: String) async throws {
+                let answer = try await Self.post(
+                    client, "/v1/sms/africastalking/delivery", [("id", gatewayID), ("status", "Success")],
+                    headers: [.concordSecret: "at-secret"])
+                #expect(answer["recorded"] == true, "\(answer.text)")
+            }
+            func status() async throws -> JSONValue? {
+                try await client.send(.get, "/v1/complaints/\(id)", token: tokens.office)["complaint"]?["status"]
+            }
+            try await report(ids[0])
+            #expect(try await status() == "resolved")
+            try await report(ids[1])
+            #expect(try await status() == "complainant_notified")
+        }
+    }
+
+    /// The gateway's id for the first outcome message, once its sending is recorded on the complaint.
     static func outcomeGatewayID(
         _ client: any TestClientProtocol, _ id: String, _ tokens: Tokens
-    ) async throws
-        -> String?
-    {
+    ) async throws -> String? {
+        try await Self.outcomeGatewayIDs(client, id, tokens).first
+    }
+
+    /// The gateway's ids for the outcome messages whose sending is recorded, earliest resolution first (each
+    /// message's id ends with the version of the resolution it tells).
+    static func outcomeGatewayIDs(
+        _ client: any TestClientProtocol, _ id: String, _ tokens: Tokens
+    ) async throws -> [String] {
         let view = try await client.send(.get, "/v1/complaints/\(id)", token: tokens.office)
-        return view["complaint"]?["messages"]?.arrayValue?.first { $0["purpose"] == "outcome" }?["gateway_message_id"]?
-            .stringValue
+        let sent = (view["complaint"]?["messages"]?.arrayValue ?? []).filter { $0["purpose"] == "outcome" }
+        return sent.compactMap { message -> (Int, String)? in
+            guard let gatewayID = message["gateway_message_id"]?.stringValue,
+                let version = message["message"]?.stringValue?.split(separator: "/").last.flatMap({ Int($0) })
+            else { return nil }
+            return (version, gatewayID)
+        }
+        .sorted { $0.0 < $1.0 }.map(\.1)
     }
 
     @Test func aFailingGatewayIsRetriedWithBackoffAndTheMessageGoesOnce() async throws {
