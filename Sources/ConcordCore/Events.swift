@@ -130,16 +130,28 @@ public struct EventMetadata: Sendable, Hashable, Codable {
 
     public init(jsonValue: JSONValue) {
         self.init()
-        self.actor = jsonValue[CodingKeys.actor.rawValue]?.stringValue
-        self.actorName = jsonValue[CodingKeys.actorName.rawValue]?.stringValue
-        self.owner = jsonValue[CodingKeys.owner.rawValue]?.stringValue
-        self.role = jsonValue[CodingKeys.role.rawValue]?.stringValue
-        self.scope = jsonValue[CodingKeys.scope.rawValue]?.stringValue
-        self.correlationID = jsonValue[CodingKeys.correlationID.rawValue]?.stringValue
-        self.causationID = jsonValue[CodingKeys.causationID.rawValue]?.stringValue
-        self.idempotencyKey = jsonValue[CodingKeys.idempotencyKey.rawValue]?.stringValue
-        self.clientTime = jsonValue[CodingKeys.clientTime.rawValue]?.stringValue
+        guard case .object(let members) = jsonValue else { return }
+        // One pass over the members (every event read goes through here), each name matched exactly.
+        for index in members.indices {
+            let (key, value) = members[index]
+            guard case .string(let text) = value,
+                let field = Self.names.firstIndex(where: { $0.isExactly(key) })
+            else { continue }
+            switch CodingKeys.allCases[field] {
+            case .actor: self.actor = text
+            case .actorName: self.actorName = text
+            case .owner: self.owner = text
+            case .role: self.role = text
+            case .scope: self.scope = text
+            case .correlationID: self.correlationID = text
+            case .causationID: self.causationID = text
+            case .idempotencyKey: self.idempotencyKey = text
+            case .clientTime: self.clientTime = text
+            }
+        }
     }
+
+    private static let names = CodingKeys.allCases.map(\.rawValue)
 }
 
 /// An event to append: its position, version and time are given by the log.

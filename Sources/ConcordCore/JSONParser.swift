@@ -217,16 +217,21 @@ private struct Reader {
         self.index += 1
         // Fast path: most strings have no escape; make the String straight from the bytes.
         var end = self.index
+        var ascii = true
         while end < self.bytes.count {
             let byte = self.bytes[end]
             if byte == UInt8(ascii: "\"") {
-                guard let text = String(validating: self.bytes[self.index..<end], as: UTF8.self) else {
-                    throw self.error("invalid UTF-8")
+                // ASCII is valid UTF-8 as it is; anything else is validated (the generic validation is slow).
+                let text = self.bytes.withUnsafeBufferPointer { bytes in
+                    let run = UnsafeBufferPointer(rebasing: bytes[self.index..<end])
+                    return ascii ? String(decoding: run, as: UTF8.self) : String(validating: run, as: UTF8.self)
                 }
+                guard let text else { throw self.error("invalid UTF-8") }
                 self.index = end + 1
                 return text
             }
             if byte == UInt8(ascii: "\\") || byte < 0x20 { break }
+            if byte >= 0x80 { ascii = false }
             end += 1
         }
         var out = Array(self.bytes[self.index..<end])
@@ -371,8 +376,9 @@ extension Reader {
         let count = text.utf8CodeUnitCount
         guard self.index + count <= self.bytes.count else { return false }
         let matches = self.bytes.withUnsafeBufferPointer { bytes in
-            UnsafeBufferPointer(start: text.utf8Start, count: count).elementsEqual(
-                UnsafeBufferPointer(rebasing: bytes[self.index..<self.index + count]))
+            UTF8Bytes.order(
+                UnsafeBufferPointer(start: text.utf8Start, count: count),
+                UnsafeBufferPointer(rebasing: bytes[self.index..<self.index + count])) == 0
         }
         if matches { self.index += count }
         return matches

@@ -1,3 +1,5 @@
+import Foundation
+
 /// A JSON value restricted to what the event log stores: integers only, in the I-JSON range (so that every value has
 /// exactly one canonical byte form, the same in every RFC 8785 implementation: see `docs/event-log.md`). Amounts and
 /// measures travel as strings.
@@ -48,12 +50,18 @@ extension JSONValue: Hashable {
 
 extension String {
     /// Equality of the exact Unicode scalars (the UTF-8 bytes), not canonical equivalence as `==` has it.
-    /// Compared through the contiguous UTF-8 storage (not `utf8.elementsEqual`, which walks the views one unit at
-    /// a time: the verifier compares millions of these).
+    /// Compared through the contiguous UTF-8 storage with `memcmp` (not `utf8.elementsEqual`, which walks the views
+    /// one unit at a time: the verifier compares millions of these).
     public func isExactly(_ other: String) -> Bool {
         guard self.utf8.count == other.utf8.count else { return false }
+        return self.utf8Order(other) == 0
+    }
+
+    /// A three-way comparison of the UTF-8 bytes: negative, zero or positive as `self` sorts before, equal to, or
+    /// after `other` byte by byte (a shorter prefix first).
+    func utf8Order(_ other: String) -> Int {
         var (left, right) = (self, other)
-        return left.withUTF8 { a in right.withUTF8 { b in a.elementsEqual(b) } }
+        return left.withUTF8 { a in right.withUTF8 { b in UTF8Bytes.order(a, b) } }
     }
 
     func hashExactly(into hasher: inout Hasher) {
@@ -64,26 +72,45 @@ extension String {
     /// The order of RFC 8785 and of `docs/event-log.md`: as sequences of UTF-16 code units. Computed on the UTF-8
     /// bytes, whose order is the code points' order: the two differ only where a character from U+E000 to U+FFFF
     /// (UTF-8 lead byte EE or EF) meets one from U+10000 up (lead byte F0 to F4, UTF-16 surrogates D800 to DBFF).
-    public func precedesInUTF16Order(_ other: String) -> Bool {
+    public func precedesInUTF16Order(_ other: String) -> Bool { self.utf16Order(other) < 0 }
+
+    /// A three-way comparison in UTF-16 code unit order (see `precedesInUTF16Order`): negative, zero or positive.
+    func utf16Order(_ other: String) -> Int {
         var (left, right) = (self, other)
-        return left.withUTF8 { a in
-            right.withUTF8 { b in
-                let shared = min(a.count, b.count)
-                var index = 0
-                while index < shared && a[index] == b[index] { index += 1 }
-                guard index < shared else { return a.count < b.count }
-                let (x, y) = (a[index], b[index])
-                // Continuation bytes are 80 to BF, so these are lead bytes: each scalar starts here.
-                if (0xEE...0xEF).contains(x) && y >= 0xF0 { return false }
-                if (0xEE...0xEF).contains(y) && x >= 0xF0 { return true }
-                return x < y
-            }
-        }
+        return left.withUTF8 { a in right.withUTF8 { b in UTF8Bytes.utf16Order(a, b) } }
     }
 
     /// Whether any character is at or above U+10000 (four UTF-8 bytes): Concord refuses such keys (see
     /// `docs/event-log.md`), so that the canonical order is also Python's `sort_keys` order.
     public var hasCharacterAboveBMP: Bool { self.utf8.contains { $0 >= 0xF0 } }
+}
+
+/// Comparisons of UTF-8 byte runs, the one place strings are ordered or matched by their bytes.
+enum UTF8Bytes {
+    /// Byte order (a prefix first): negative, zero or positive.
+    static func order(_ a: UnsafeBufferPointer<UInt8>, _ b: UnsafeBufferPointer<UInt8>) -> Int {
+        let shared = min(a.count, b.count)
+        if shared > 0, let x = a.baseAddress, let y = b.baseAddress {
+            let result = memcmp(x, y, shared)
+            if result != 0 { return Int(result) }
+        }
+        return a.count - b.count
+    }
+
+    /// UTF-16 code unit order, computed on the UTF-8 bytes, whose order is the code points' order: the two differ
+    /// only where a character from U+E000 to U+FFFF (UTF-8 lead byte EE or EF) meets one from U+10000 up (lead byte
+    /// F0 to F4, UTF-16 surrogates D800 to DBFF).
+    static func utf16Order(_ a: UnsafeBufferPointer<UInt8>, _ b: UnsafeBufferPointer<UInt8>) -> Int {
+        let shared = min(a.count, b.count)
+        var index = 0
+        while index < shared && a[index] == b[index] { index += 1 }
+        guard index < shared else { return a.count - b.count }
+        let (x, y) = (a[index], b[index])
+        // Continuation bytes are 80 to BF, so these are lead bytes: each scalar starts here.
+        if (0xEE...0xEF).contains(x) && y >= 0xF0 { return 1 }
+        if (0xEE...0xEF).contains(y) && x >= 0xF0 { return -1 }
+        return Int(x) - Int(y)
+    }
 }
 
 /// The members of a JSON object: unique keys kept in canonical order (UTF-16 code units), compared exactly.
@@ -123,20 +150,28 @@ public struct JSONObject: Sendable, Hashable, RandomAccessCollection, Expressibl
 
     /// Where `key` is, or where it would go.
     private func slot(of key: String) -> (index: Int, found: Bool) {
-        // Small objects (events' records, most payloads) are searched in order; large ones by halves.
-        if self.members.count <= 16 {
-            for (index, member) in self.members.enumerated() {
-                if member.key.isExactly(key) { return (index, true) }
-                if key.precedesInUTF16Order(member.key) { return (index, false) }
+        var wanted = key
+        return wanted.withUTF8 { wanted in
+            // Small objects (events' records, most payloads) are searched in order; large ones by halves. One
+            // three-way comparison per member: the domain decoders look up every field this way.
+            if self.members.count <= 16 {
+                for index in self.members.indices {
+                    var name = self.members[index].key
+                    let order = name.withUTF8 { UTF8Bytes.utf16Order($0, wanted) }
+                    if order >= 0 { return (index, order == 0) }
+                }
+                return (self.members.count, false)
             }
-            return (self.members.count, false)
+            var (low, high) = (0, self.members.count)
+            while low < high {
+                let middle = (low + high) / 2
+                var name = self.members[middle].key
+                if name.withUTF8({ UTF8Bytes.utf16Order($0, wanted) }) < 0 { low = middle + 1 } else { high = middle }
+            }
+            guard low < self.members.count else { return (low, false) }
+            var name = self.members[low].key
+            return (low, name.withUTF8 { UTF8Bytes.order($0, wanted) } == 0)
         }
-        var (low, high) = (0, self.members.count)
-        while low < high {
-            let middle = (low + high) / 2
-            if self.members[middle].key.precedesInUTF16Order(key) { low = middle + 1 } else { high = middle }
-        }
-        return (low, low < self.members.count && self.members[low].key.isExactly(key))
     }
 
     public subscript(key: String) -> JSONValue? {

@@ -114,6 +114,41 @@ enum RandomJSON {
         }
     }
 
+    @Test func lookupsFindEveryMemberOfSmallAndLargeObjects() {
+        var rng = SeededRandom(seed: 7)
+        let pool: [Character] = Array("aé\u{301}\u{D7FF}\u{E000}\u{FFFF}z_")
+        for size in [0, 1, 5, 16, 17, 40] {
+            var keys = Set<[UInt8]>()
+            while keys.count < size {
+                keys.insert(
+                    Array(
+                        String((0..<Int.random(in: 1...4, using: &rng)).map { _ in pool.randomElement(using: &rng)! })
+                            .utf8))
+            }
+            let object = JSONObject(
+                keys.map { (String(decoding: $0, as: UTF8.self), JSONValue.integer(Int64($0.count))) })
+            #expect(object.count == size)
+            for key in keys { #expect(object[String(decoding: key, as: UTF8.self)] == .integer(Int64(key.count))) }
+            #expect(object["\u{E9}\u{E9}\u{E9}\u{E9}\u{E9}"] == nil)
+            #expect(object.keys == object.keys.sorted { $0.precedesInUTF16Order($1) })
+            for key in keys {
+                let text = String(decoding: key, as: UTF8.self)
+                #expect(text.isExactly(String(decoding: key, as: UTF8.self)))
+                #expect(!text.isExactly(text + "a") && !(text + "a").isExactly(text + "b"))
+            }
+        }
+    }
+
+    @Test func stringsAreReadAsTheirExactBytesAndInvalidUTF8IsRefused() throws {
+        #expect(try JSONParser.parse(Array("\"plain ascii\"".utf8)) == .string("plain ascii"))
+        #expect(
+            try JSONParser.parse(Array("\"e\u{301} \u{E9} \u{1F600}\"".utf8)) == .string("e\u{301} \u{E9} \u{1F600}"))
+        for bad: [UInt8] in [[0xFF], [0xC3], [0xC3, 0x28], [0xED, 0xA0, 0x80], [0xF4, 0x90, 0x80, 0x80]] {
+            let error = #expect(throws: JSONParseError.self) { try JSONParser.parse([0x22, 0x61] + bad + [0x22]) }
+            #expect(error?.reason == "invalid UTF-8")
+        }
+    }
+
     @Test func integersOutsideIJSONAreRefusedNamingTheField() throws {
         #expect(try JSONParser.parse(Array("9007199254740991".utf8)) == .integer(9_007_199_254_740_991))
         #expect(try JSONParser.parse(Array("-9007199254740991".utf8)) == .integer(-9_007_199_254_740_991))
