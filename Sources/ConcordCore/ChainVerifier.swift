@@ -50,10 +50,10 @@ public struct ChainVerifier: Sendable {
         }
 
         func match(_ event: RecordedEvent) -> Bool {
-            // Fast path: print what PostgreSQL prints for the decoded values and compare bytes; anything else (a
+            // Fast path: compare with what PostgreSQL prints for the decoded values, byte by byte; anything else (a
             // difference, or a value PostgreSQL prints another way) is settled by parsing the copies.
-            if self.recordedAt == event.recordedAt, JSONBText.of(event.payload) == self.payload,
-                event.metadata.jsonbText == self.metadata
+            if self.recordedAt == event.recordedAt, JSONBText.matches(event.payload, self.payload),
+                event.metadata.matchesJSONBText(self.metadata)
             {
                 return true
             }
@@ -82,7 +82,7 @@ public struct ChainVerifier: Sendable {
     public private(set) var eventsChecked = 0
     /// When the event before `nextPosition` was recorded: the next one may not be earlier.
     public private(set) var previousRecordedAt: Timestamp?
-    private var streamVersions: [StreamName: Int64] = [:]
+    private var streamVersions: [StreamKey: Int64] = [:]
     /// Versions are checked from the start only when verification starts at the first event.
     private let startsAtGenesis: Bool
     /// The hashes of the last `recentCapacity` positions, so that a checkpoint event is compared with the chain
@@ -138,27 +138,67 @@ public struct ChainVerifier: Sendable {
     public var streamCount: Int { self.streamVersions.count }
 
     /// The work on one event that does not depend on the events before it: decoding its canonical bytes, hashing
-    /// them after `previousHash` (the stored hash of the event before it), and comparing every stored column with
-    /// them. Pure and independent per event, so a page can be prepared on several cores; `check(_:)` then makes the
-    /// checks that need the events before it, in order. It keeps only what those need: the stored bytes and copies
-    /// can be dropped once it is made.
+    /// them after `previousHash` (the stored hash of the event before it), comparing every stored column with them,
+    /// and reading a checkpoint's claim. Pure and independent per event, so a page can be prepared on several cores;
+    /// `check(_:)` then makes the checks that need the events before it, in order, from the small `Link` alone.
     public struct Prepared: Sendable {
-        public var event: Result<RecordedEvent, EventDecodingError>
         /// Which stored event this is for, and the hash of the previous event it was computed with.
         var position: Int64
         public internal(set) var storedHash: [UInt8]
         var previousHash: [UInt8]
         /// What is wrong with the event on its own, if anything.
         var problem: String?
+        /// What the in-order checks need; nil when the bytes did not decode (`problem` says why).
+        var link: Link?
+    }
+
+    /// What the in-order checks need of a decoded event.
+    struct Link: Sendable {
+        var stream: StreamKey
+        var streamVersion: Int64
+        var recordedAt: Timestamp
+        /// For a checkpoint event, what it claims, or what is wrong with it.
+        var checkpoint: Result<CheckpointClaim, Problem>?
     }
 
     public static func prepare(_ stored: StoredEvent, previousHash: [UInt8]) -> Prepared {
-        let event = Result { () throws(EventDecodingError) in
+        Self.prepareDecoding(stored, previousHash: previousHash).prepared
+    }
+
+    /// `prepare`, and the decoded event (nil when the bytes do not decode) for the caller's own work on it: `check`
+    /// does not need it, so it can be freed on the core that made it.
+    public static func prepareDecoding(
+        _ stored: StoredEvent, previousHash: [UInt8]
+    ) -> (prepared: Prepared, event: RecordedEvent?) {
+        let decoded = Result { () throws(EventDecodingError) in
             try EventChain.decode(canonical: stored.canonical, hash: stored.hash)
         }
-        return Prepared(
-            event: event, position: stored.position, storedHash: stored.hash, previousHash: previousHash,
-            problem: Self.problem(of: stored, decoded: event, previousHash: previousHash))
+        let event = try? decoded.get()
+        let prepared = Prepared(
+            position: stored.position, storedHash: stored.hash, previousHash: previousHash,
+            problem: Self.problem(of: stored, decoded: decoded, previousHash: previousHash),
+            link: event.map {
+                Link(
+                    stream: StreamKey($0.stream), streamVersion: $0.streamVersion, recordedAt: $0.recordedAt,
+                    checkpoint: Self.claim(of: $0))
+            })
+        return (prepared, event)
+    }
+
+    /// A checkpoint event's claim, or why it is not one; nil for any other event.
+    private static func claim(of event: RecordedEvent) -> Result<CheckpointClaim, Problem>? {
+        guard event.stream.type == Checkpoint.streamType && event.type == Checkpoint.eventType else { return nil }
+        func fail(_ reason: String) -> Result<CheckpointClaim, Problem> {
+            .failure(Problem(position: event.position, reason: reason))
+        }
+        guard let checkpoint = Checkpoint(json: event.payload) else {
+            return fail("the checkpoint event's payload is not a checkpoint")
+        }
+        guard checkpoint.position < event.position else {
+            return fail("the checkpoint vouches for position \(checkpoint.position), not before it")
+        }
+        return .success(
+            CheckpointClaim(position: event.position, vouchedPosition: checkpoint.position, hash: checkpoint.hash))
     }
 
     /// The first fault of the event on its own: in the order `check` has always reported them.
@@ -194,9 +234,9 @@ public struct ChainVerifier: Sendable {
         return nil
     }
 
-    /// Checks the next event; returns it decoded. `prepared`, when given, is this event's `prepare` result.
+    /// Checks the next event; returns its stream.
     @discardableResult
-    public mutating func check(_ stored: StoredEvent, prepared: Prepared? = nil) throws(Problem) -> RecordedEvent {
+    public mutating func check(_ stored: StoredEvent, prepared: Prepared? = nil) throws(Problem) -> StreamKey {
         // A preparation of another event, or made with another previous hash than this verifier holds, does not
         // count: the work is done again here.
         if let prepared, prepared.position == stored.position, prepared.storedHash == stored.hash,
@@ -207,9 +247,9 @@ public struct ChainVerifier: Sendable {
         return try self.check(Self.prepare(stored, previousHash: self.previousHash))
     }
 
-    /// Checks the next event from its preparation alone; returns it decoded.
+    /// Checks the next event from its preparation alone; returns its stream.
     @discardableResult
-    public mutating func check(_ work: Prepared) throws(Problem) -> RecordedEvent {
+    public mutating func check(_ work: Prepared) throws(Problem) -> StreamKey {
         func fail(_ reason: String) -> Problem { Problem(position: self.nextPosition, reason: reason) }
         guard work.position == self.nextPosition else {
             throw work.position > self.nextPosition
@@ -220,50 +260,66 @@ public struct ChainVerifier: Sendable {
             throw fail("prepared after another previous hash than the chain's: the link was not checked")
         }
         if let problem = work.problem { throw fail(problem) }
-        guard case .success(let event) = work.event else { throw fail("undecodable event") }
-        if let previous = self.previousRecordedAt, event.recordedAt < previous {
+        guard let link = work.link else { throw fail("undecodable event") }
+        if let previous = self.previousRecordedAt, link.recordedAt < previous {
             throw fail(
-                "recorded_at \(event.recordedAt.rfc3339) is earlier than \(previous.rfc3339), the event before it: "
+                "recorded_at \(link.recordedAt.rfc3339) is earlier than \(previous.rfc3339), the event before it: "
                     + "the log's time never goes back")
         }
-        if event.stream.type == Checkpoint.streamType && event.type == Checkpoint.eventType {
-            guard let checkpoint = Checkpoint(json: event.payload) else {
-                throw fail("the checkpoint event's payload is not a checkpoint")
-            }
-            guard checkpoint.position < event.position else {
-                throw fail("the checkpoint vouches for position \(checkpoint.position), not before it")
-            }
-            let claim = CheckpointClaim(
-                position: event.position, vouchedPosition: checkpoint.position, hash: checkpoint.hash)
-            let distance = event.position - checkpoint.position
+        if let checkpoint = link.checkpoint {
+            let claim = try checkpoint.get()
+            let distance = claim.position - claim.vouchedPosition
             if distance <= Int64(self.eventsChecked) && distance <= Int64(Self.recentCapacity) {
-                let slot = Int(checkpoint.position % Int64(Self.recentCapacity))
+                let slot = Int(claim.vouchedPosition % Int64(Self.recentCapacity))
                 if let problem = Self.problem(of: claim, chainHash: self.recentHashes[slot]) { throw problem }
             } else {
                 self.unresolvedCheckpoint = claim
             }
         }
         // One lookup per event (this is the one dictionary every event goes through); undone on a fault.
-        let last = self.streamVersions.updateValue(event.streamVersion, forKey: event.stream)
+        let last = self.streamVersions.updateValue(link.streamVersion, forKey: link.stream)
         let jump: String? =
             if let last {
-                event.streamVersion == last + 1
-                    ? nil : "stream \(event.stream) jumps from version \(last) to \(event.streamVersion)"
+                link.streamVersion == last + 1
+                    ? nil : "stream \(link.stream) jumps from version \(last) to \(link.streamVersion)"
             } else {
-                self.startsAtGenesis && event.streamVersion != 1
-                    ? "stream \(event.stream) starts at version \(event.streamVersion)" : nil
+                self.startsAtGenesis && link.streamVersion != 1
+                    ? "stream \(link.stream) starts at version \(link.streamVersion)" : nil
             }
         if let jump {
-            self.streamVersions[event.stream] = last
+            self.streamVersions[link.stream] = last
             throw fail(jump)
         }
         self.recentHashes[Int(work.position % Int64(Self.recentCapacity))] = work.storedHash
-        self.previousRecordedAt = event.recordedAt
+        self.previousRecordedAt = link.recordedAt
         self.previousHash = work.storedHash
         self.nextPosition += 1
         self.eventsChecked += 1
-        return event
+        return link.stream
     }
+}
+
+/// A stream's name with its hash worked out once, where its event is prepared (on any core): the in-order checks
+/// look every event's stream up twice, and would otherwise hash its two strings each time. Names compare exactly.
+public struct StreamKey: Hashable, Sendable, CustomStringConvertible {
+    public let name: StreamName
+    private let hash: Int
+
+    public init(_ name: StreamName) {
+        self.name = name
+        var hasher = Hasher()
+        hasher.combine(name.type.utf8.count)
+        name.hash(into: &hasher)
+        self.hash = hasher.finalize()
+    }
+
+    public static func == (left: StreamKey, right: StreamKey) -> Bool {
+        left.hash == right.hash && left.name == right.name
+    }
+
+    public func hash(into hasher: inout Hasher) { hasher.combine(self.hash) }
+
+    public var description: String { self.name.description }
 }
 
 /// The text PostgreSQL's `jsonb` output gives for a value: members ordered by key length, then bytes; `": "` and
@@ -310,4 +366,134 @@ public enum JSONBText {
             right.withUTF8 { b in a.count != b.count ? a.count < b.count : a.lexicographicallyPrecedes(b) }
         }
     }
+}
+
+extension JSONBText {
+    /// Whether `text` is exactly `of(value)`, found without writing it: verification compares a million copies.
+    public static func matches(_ value: JSONValue, _ text: [UInt8]) -> Bool {
+        text.withUnsafeBufferPointer { text in
+            var cursor = JSONBTextCursor(text: text)
+            return cursor.match(value) && cursor.atEnd
+        }
+    }
+}
+
+/// Reads jsonb's text of a value along with the value, as `JSONBText.write` would write it.
+struct JSONBTextCursor {
+    let text: UnsafeBufferPointer<UInt8>
+    var index = 0
+
+    init(text: UnsafeBufferPointer<UInt8>) { self.text = text }
+
+    var atEnd: Bool { self.index == self.text.count }
+
+    mutating func take(_ byte: UInt8) -> Bool {
+        guard self.index < self.text.count, self.text[self.index] == byte else { return false }
+        self.index += 1
+        return true
+    }
+
+    mutating func take(_ literal: StaticString) -> Bool {
+        let count = literal.utf8CodeUnitCount
+        guard self.index + count <= self.text.count,
+            UTF8Bytes.order(
+                UnsafeBufferPointer(start: literal.utf8Start, count: count),
+                UnsafeBufferPointer(rebasing: self.text[self.index..<self.index + count])) == 0
+        else { return false }
+        self.index += count
+        return true
+    }
+
+    mutating func match(_ value: JSONValue) -> Bool {
+        switch value {
+        case .null: return self.take("null")
+        case .bool(let flag): return flag ? self.take("true") : self.take("false")
+        case .integer(let number): return self.match(number)
+        case .string(let text): return self.match(text)
+        case .array(let elements):
+            guard self.take(UInt8(ascii: "[")) else { return false }
+            for index in elements.indices {
+                guard index == 0 || self.take(", "), self.match(elements[index]) else { return false }
+            }
+            return self.take(UInt8(ascii: "]"))
+        case .object(let object):
+            return self.match(object.members)
+        }
+    }
+
+    /// Members in jsonb's order: shorter names first, then bytes. Names hold no character at or above U+10000, so
+    /// the canonical order they are kept in is their bytes' order, and a stable sort by length gives jsonb's.
+    private mutating func match(_ members: [JSONObject.Member]) -> Bool {
+        guard self.take(UInt8(ascii: "{")) else { return false }
+        let matched = withUnsafeTemporaryAllocation(of: Int.self, capacity: members.count) { order in
+            // Length and index packed in one integer: sorting them sorts by length, then by canonical place.
+            for index in members.indices { order[index] = members[index].key.utf8.count << 32 | index }
+            for index in members.indices.dropFirst() {
+                let packed = order[index]
+                var slot = index
+                while slot > 0 && order[slot - 1] > packed {
+                    order[slot] = order[slot - 1]
+                    slot -= 1
+                }
+                order[slot] = packed
+            }
+            for place in members.indices {
+                let member = members[order[place] & 0xFFFF_FFFF]
+                guard place == 0 || self.take(", "), self.match(member.key), self.take(": "), self.match(member.value)
+                else { return false }
+            }
+            return true
+        }
+        return matched && self.take(UInt8(ascii: "}"))
+    }
+
+    /// An integer as printed: no leading zero, no `-0`.
+    private mutating func match(_ number: Int64) -> Bool {
+        let negative = self.take(UInt8(ascii: "-"))
+        let start = self.index
+        var value: Int64 = 0
+        while self.index < self.text.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(self.text[self.index]) {
+            let digit = Int64(self.text[self.index] - UInt8(ascii: "0"))
+            let (times10, overflow1) = value.multipliedReportingOverflow(by: 10)
+            let (next, overflow2) =
+                negative ? times10.subtractingReportingOverflow(digit) : times10.addingReportingOverflow(digit)
+            guard !overflow1, !overflow2 else { return false }
+            value = next
+            self.index += 1
+        }
+        let digits = self.index - start
+        guard digits > 0, digits == 1 || self.text[start] != UInt8(ascii: "0"), !(negative && value == 0) else {
+            return false
+        }
+        return value == number
+    }
+
+    /// A string escaped as `escape_json` (and `CanonicalJSON.writeString`) escapes it.
+    mutating func match(_ string: String) -> Bool {
+        guard self.take(UInt8(ascii: "\"")) else { return false }
+        var string = string
+        let matched = string.withUTF8 { bytes in
+            for byte in bytes {
+                let same: Bool =
+                    switch byte {
+                    case UInt8(ascii: "\""): self.take("\\\"")
+                    case UInt8(ascii: "\\"): self.take("\\\\")
+                    case 0x08: self.take("\\b")
+                    case 0x09: self.take("\\t")
+                    case 0x0A: self.take("\\n")
+                    case 0x0C: self.take("\\f")
+                    case 0x0D: self.take("\\r")
+                    case 0x00..<0x20:
+                        self.take("\\u00") && self.take(Self.hexDigits[Int(byte >> 4)])
+                            && self.take(Self.hexDigits[Int(byte & 0x0F)])
+                    default: self.take(byte)
+                    }
+                guard same else { return false }
+            }
+            return true
+        }
+        return matched && self.take(UInt8(ascii: "\""))
+    }
+
+    private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
 }

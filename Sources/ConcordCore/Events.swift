@@ -128,6 +128,22 @@ public struct EventMetadata: Sendable, Hashable, Codable {
         return out
     }
 
+    /// Whether `text` is exactly `jsonbText`, found without writing it.
+    func matchesJSONBText(_ text: [UInt8]) -> Bool {
+        text.withUnsafeBufferPointer { text in
+            var cursor = JSONBTextCursor(text: text)
+            guard cursor.take(UInt8(ascii: "{")) else { return false }
+            var first = true
+            for key in Self.jsonbOrder {
+                guard let value = self.value(of: key) else { continue }
+                guard first || cursor.take(", "), cursor.match(key.rawValue), cursor.take(": "), cursor.match(value)
+                else { return false }
+                first = false
+            }
+            return cursor.take(UInt8(ascii: "}")) && cursor.atEnd
+        }
+    }
+
     public init(jsonValue: JSONValue) {
         self.init()
         guard case .object(let members) = jsonValue else { return }

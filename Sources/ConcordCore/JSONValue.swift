@@ -124,7 +124,7 @@ public struct JSONObject: Sendable, Hashable, RandomAccessCollection, Expressibl
         var value: JSONValue
     }
 
-    private var members: [Member]
+    private(set) var members: [Member]
 
     public init() { self.members = [] }
 

@@ -128,6 +128,7 @@ extension EventStore {
 
     /// One event's order-independent work (see `prepare`).
     fileprivate struct PreparedEvent: Sendable {
+        var position: Int64
         var chain: ChainVerifier.Prepared
         var payload: StreamAudit.Decoded?
     }
@@ -159,7 +160,7 @@ extension EventStore {
                         {
                             throw problem
                         }
-                        if let claimed { try self.auditStream(claimed, part[after - 1].payload) }
+                        if let claimed { try self.auditStream(claimed, part[after - 1]) }
                     }
                 }
             } catch let problem as ChainVerifier.Problem {
@@ -168,23 +169,21 @@ extension EventStore {
         }
 
         /// Checks events from `start` on, up to the end or to a checkpoint claim that needs the database; returns
-        /// where to go on and, at a claim, the claiming event, not yet audited. (Through a buffer pointer, so that
-        /// no event is copied out of the page.)
+        /// where to go on and, at a claim, the claiming event's stream, not yet audited. (Through a buffer pointer,
+        /// so that no event is copied out of the page.)
         private mutating func check(
             _ events: UnsafeBufferPointer<PreparedEvent>, from start: Int
-        ) throws(ChainVerifier.Problem) -> (next: Int, claimed: RecordedEvent?) {
+        ) throws(ChainVerifier.Problem) -> (next: Int, claimed: StreamKey?) {
             for index in start..<events.count {
-                let event = try self.verifier.check(events[index].chain)
-                if self.verifier.unresolvedCheckpoint != nil { return (index + 1, event) }
-                try self.auditStream(event, events[index].payload)
+                let stream = try self.verifier.check(events[index].chain)
+                if self.verifier.unresolvedCheckpoint != nil { return (index + 1, stream) }
+                try self.auditStream(stream, events[index])
             }
             return (events.count, nil)
         }
 
-        private mutating func auditStream(
-            _ event: RecordedEvent, _ decoded: StreamAudit.Decoded?
-        ) throws(ChainVerifier.Problem) {
-            if let problem = self.audit?.problem(with: event, decoded: decoded) {
+        private mutating func auditStream(_ stream: StreamKey, _ event: PreparedEvent) throws(ChainVerifier.Problem) {
+            if let decoded = event.payload, let problem = self.audit?.problem(in: stream, decoded: decoded) {
                 throw ChainVerifier.Problem(position: event.position, reason: problem)
             }
         }
@@ -209,9 +208,11 @@ extension EventStore {
                     for index in start..<min(start + size, rows.count) {
                         if index % 512 == 0 { try Task.checkCancellation() }
                         let stored = try Self.storedEvent(rows[index])
-                        let chain = ChainVerifier.prepare(stored, previousHash: hashBefore)
-                        let payload = decodingPayloads ? (try? chain.event.get()).map(StreamAudit.decode) : nil
-                        done.append(PreparedEvent(chain: chain, payload: payload))
+                        // The event itself is freed here, on the core that made it: the checks in order need only
+                        // the preparation's small link and the decoded payload.
+                        let (chain, event) = ChainVerifier.prepareDecoding(stored, previousHash: hashBefore)
+                        let payload = decodingPayloads ? event.map(StreamAudit.decode) : nil
+                        done.append(PreparedEvent(position: stored.position, chain: chain, payload: payload))
                         hashBefore = stored.hash
                     }
                     return (start, done)

@@ -114,6 +114,34 @@ enum RandomJSON {
         }
     }
 
+    /// Verification compares the jsonb copies with `JSONBText.matches`, which reads the text instead of printing
+    /// it: it must say yes exactly when the printer's bytes are the same.
+    @Test func theCopyMatcherAgreesWithThePrinter() {
+        var rng = SeededRandom(seed: 41)
+        for _ in 0..<3_000 {
+            let value = RandomJSON.value(&rng)
+            let printed = JSONBText.of(value)
+            #expect(JSONBText.matches(value, printed), "\(String(decoding: printed, as: UTF8.self))")
+            // Another value, and the printed text with one byte changed, dropped or added.
+            let other = RandomJSON.value(&rng)
+            #expect(JSONBText.matches(other, printed) == (JSONBText.of(other) == printed))
+            guard !printed.isEmpty else { continue }
+            let at = Int.random(in: 0..<printed.count, using: &rng)
+            var changed = printed
+            switch Int.random(in: 0...2, using: &rng) {
+            case 0: changed[at] = UInt8.random(in: 0x20...0x7E, using: &rng)
+            case 1: changed.remove(at: at)
+            default: changed.insert(UInt8.random(in: 0x20...0x7E, using: &rng), at: at)
+            }
+            #expect(
+                JSONBText.matches(value, changed) == (changed == printed), "\(String(decoding: changed, as: UTF8.self))"
+            )
+        }
+        #expect(!JSONBText.matches(.integer(0), Array("-0".utf8)) && !JSONBText.matches(.integer(7), Array("07".utf8)))
+        #expect(!JSONBText.matches(.integer(1), Array("99999999999999999999".utf8)))
+        #expect(JSONBText.matches(.integer(-9_007_199_254_740_991), Array("-9007199254740991".utf8)))
+    }
+
     @Test func lookupsFindEveryMemberOfSmallAndLargeObjects() {
         var rng = SeededRandom(seed: 7)
         let pool: [Character] = Array("aé\u{301}\u{D7FF}\u{E000}\u{FFFF}z_")

@@ -76,6 +76,9 @@ import Testing
         let object = JSONValue.object(members)
         #expect(CanonicalJSON.encode(metadata.jsonValue) == CanonicalJSON.encode(object))
         #expect(metadata.jsonbText == JSONBText.of(object))
+        #expect(metadata.matchesJSONBText(JSONBText.of(object)))
+        #expect(!metadata.matchesJSONBText(JSONBText.of(object) + [0x20]))
+        #expect(!metadata.matchesJSONBText(Array(JSONBText.of(object).dropLast(2)) + [UInt8(ascii: "}")]))
         #expect(EventMetadata(jsonValue: metadata.jsonValue) == metadata)
     }
 

@@ -88,19 +88,19 @@ public struct StreamAudit: Sendable {
         case subject(DataSubject.State?)
     }
 
-    private var states: [StreamName: Folded] = [:]
+    private var states: [StreamKey: Folded] = [:]
 
     public init() {}
 
-    /// A payload decoded as its stream's event type, ahead of `problem(with:decoded:)`: decoding does not depend on
+    /// A payload decoded as its stream's event type, ahead of `problem(in:decoded:)`: decoding does not depend on
     /// the events before it, so `audit verify` decodes a page on several cores and folds it in order.
     public enum Decoded: Sendable {
         case complaint(Result<Complaint.Event, Failure>)
         case appeal(Result<Appeal.Event, Failure>)
         case referral(Result<Referral.Event, Failure>)
         case subject(Result<DataSubject.Event, Failure>)
-        /// Reference data and checkpoints, which are checked whole by `problem(with:)`.
-        case other
+        /// Reference data and checkpoints, which are checked whole, on their own: what is wrong, if anything.
+        case other(problem: String?)
     }
 
     public struct Failure: Error, Sendable {
@@ -113,7 +113,7 @@ public struct StreamAudit: Sendable {
         case Appeal.streamType: .appeal(Self.attempt(Appeal.self, event))
         case Referral.streamType: .referral(Self.attempt(Referral.self, event))
         case DataSubject.streamType: .subject(Self.attempt(DataSubject.self, event))
-        default: .other
+        default: .other(problem: Self.otherProblem(event))
         }
     }
 
@@ -125,32 +125,50 @@ public struct StreamAudit: Sendable {
         }
     }
 
-    /// Why `event` is not what its stream allows, or nil. `decoded`, when given, is `decode(event)`.
-    public mutating func problem(with event: RecordedEvent, decoded: Decoded? = nil) -> String? {
-        switch decoded ?? Self.decode(event) {
+    /// Why `event` is not what its stream allows, or nil.
+    public mutating func problem(with event: RecordedEvent) -> String? {
+        self.problem(in: StreamKey(event.stream), decoded: Self.decode(event))
+    }
+
+    /// Why the next event of `stream`, decoded as `decoded`, is not what the stream allows, or nil. Each stream's
+    /// state is folded in place: one lookup per event.
+    public mutating func problem(in stream: StreamKey, decoded: Decoded) -> String? {
+        switch decoded {
         case .complaint(let result):
-            guard case .complaint(let state) = self.states[event.stream] ?? .complaint(nil) else { return nil }
-            let (problem, next) = Self.step(Complaint.self, result, state)
-            self.states[event.stream] = .complaint(next)
-            return problem
+            Self.fold(
+                Complaint.self, &self.states[stream, default: .complaint(nil)], result,
+                { folded -> Complaint.State?? in if case .complaint(let state) = folded { state } else { nil } },
+                Folded.complaint)
         case .appeal(let result):
-            guard case .appeal(let state) = self.states[event.stream] ?? .appeal(nil) else { return nil }
-            let (problem, next) = Self.step(Appeal.self, result, state)
-            self.states[event.stream] = .appeal(next)
-            return problem
+            Self.fold(
+                Appeal.self, &self.states[stream, default: .appeal(nil)], result,
+                { folded -> Appeal.State?? in if case .appeal(let state) = folded { state } else { nil } },
+                Folded.appeal)
         case .referral(let result):
-            guard case .referral(let state) = self.states[event.stream] ?? .referral(nil) else { return nil }
-            let (problem, next) = Self.step(Referral.self, result, state)
-            self.states[event.stream] = .referral(next)
-            return problem
+            Self.fold(
+                Referral.self, &self.states[stream, default: .referral(nil)], result,
+                { folded -> Referral.State?? in if case .referral(let state) = folded { state } else { nil } },
+                Folded.referral)
         case .subject(let result):
-            guard case .subject(let state) = self.states[event.stream] ?? .subject(nil) else { return nil }
-            let (problem, next) = Self.step(DataSubject.self, result, state)
-            self.states[event.stream] = .subject(next)
-            return problem
-        case .other:
-            return Self.otherProblem(event)
+            Self.fold(
+                DataSubject.self, &self.states[stream, default: .subject(nil)], result,
+                { folded -> DataSubject.State?? in if case .subject(let state) = folded { state } else { nil } },
+                Folded.subject)
+        case .other(let problem):
+            problem
         }
+    }
+
+    /// Steps one stream's state with its next event: `state` reads it out of `folded` (nil when the stream holds
+    /// another kind, which its key's type rules out), `wrap` puts the next one back.
+    private static func fold<M: CommandProduced>(
+        _: M.Type, _ folded: inout Folded, _ decoded: Result<M.Event, Failure>, _ state: (Folded) -> M.State??,
+        _ wrap: (M.State?) -> Folded
+    ) -> String? {
+        guard let state = state(folded) else { return nil }
+        let (problem, next) = Self.step(M.self, decoded, state)
+        folded = wrap(next)
+        return problem
     }
 
     private static func otherProblem(_ event: RecordedEvent) -> String? {
