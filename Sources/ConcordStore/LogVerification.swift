@@ -194,7 +194,9 @@ extension EventStore {
     private static func prepare(
         _ rows: [PostgresRow], after previousHash: [UInt8], decodingPayloads: Bool
     ) async throws -> [[PreparedEvent]] {
-        let parts = max(1, min(ProcessInfo.processInfo.activeProcessorCount, 8))
+        // Four parts per core: a part left to one core while another serves PostgreSQL or the in-order checks is
+        // then a short wait, not half the page.
+        let parts = max(1, min(ProcessInfo.processInfo.activeProcessorCount, 8)) * 4
         let size = max(1, (rows.count + parts - 1) / parts)
         return try await withThrowingTaskGroup(of: (Int, [PreparedEvent]).self) { group in
             for start in stride(from: 0, to: rows.count, by: size) {
