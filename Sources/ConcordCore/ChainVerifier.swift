@@ -421,24 +421,19 @@ struct JSONBTextCursor {
         }
     }
 
-    /// Members in jsonb's order: shorter names first, then bytes. Names hold no character at or above U+10000, so
-    /// the canonical order they are kept in is their bytes' order, and a stable sort by length gives jsonb's.
+    /// Members in jsonb's order: shorter names first, then bytes (the order is worked out in a buffer on the stack).
     private mutating func match(_ members: [JSONObject.Member]) -> Bool {
         guard self.take(UInt8(ascii: "{")) else { return false }
-        let matched = withUnsafeTemporaryAllocation(of: Int.self, capacity: members.count) { order in
-            // Length and index packed in one integer: sorting them sorts by length, then by canonical place.
-            for index in members.indices { order[index] = members[index].key.utf8.count << 32 | index }
-            for index in members.indices.dropFirst() {
-                let packed = order[index]
-                var slot = index
-                while slot > 0 && order[slot - 1] > packed {
-                    order[slot] = order[slot - 1]
-                    slot -= 1
-                }
-                order[slot] = packed
+        let matched = withUnsafeTemporaryAllocation(of: Int.self, capacity: members.count) { buffer in
+            var order = buffer
+            for index in members.indices { order[index] = index }
+            order.sort { left, right in
+                let (a, b) = (members[left].key, members[right].key)
+                let (lengthA, lengthB) = (a.utf8.count, b.utf8.count)
+                return lengthA != lengthB ? lengthA < lengthB : a.utf8Order(b) < 0
             }
             for place in members.indices {
-                let member = members[order[place] & 0xFFFF_FFFF]
+                let member = members[order[place]]
                 guard place == 0 || self.take(", "), self.match(member.key), self.take(": "), self.match(member.value)
                 else { return false }
             }

@@ -137,6 +137,15 @@ enum RandomJSON {
                 JSONBText.matches(value, changed) == (changed == printed), "\(String(decoding: changed, as: UTF8.self))"
             )
         }
+        // Names at or above U+10000 (built in code; the log refuses them), and more members than a few.
+        let wide: JSONValue = ["\u{1F600}": 1, "\u{FF21}a": 2, "b": 3]
+        #expect(JSONBText.matches(wide, JSONBText.of(wide)))
+        let many = JSONValue.object(
+            Dictionary(
+                uniqueKeysWithValues: (0..<300).map {
+                    (String(repeating: "z", count: 300 - $0) + "\($0)", JSONValue.integer(Int64($0)))
+                }))
+        #expect(JSONBText.matches(many, JSONBText.of(many)))
         #expect(!JSONBText.matches(.integer(0), Array("-0".utf8)) && !JSONBText.matches(.integer(7), Array("07".utf8)))
         #expect(!JSONBText.matches(.integer(1), Array("99999999999999999999".utf8)))
         #expect(JSONBText.matches(.integer(-9_007_199_254_740_991), Array("-9007199254740991".utf8)))
