@@ -73,7 +73,8 @@ public enum DataSubject: StateMachine {
         }
     }
 
-    public static func evolve(_ state: State?, _ event: Event) -> State? {
+    public static func evolve(_ state: inout State?, by event: Event) {
+        // A subject without events is active.
         var next = state ?? State(status: .active)
         switch event {
         case .legalHoldSet(let reason, _):
@@ -86,7 +87,7 @@ public enum DataSubject: StateMachine {
             next.status = .erased
             next.erasedAt = at
         }
-        return next
+        state = next
     }
 
     public static func allowedCommands(in state: State?) -> [CommandName] {

@@ -17,9 +17,9 @@ public protocol StateMachine: SendableMetatype {
     /// The events that `command` produces in `state`, or why it is refused.
     static func decide(_ command: Command, state: State?) -> Result<[Event], Rejection>
 
-    /// The state after `event`. Trusts that `event` came from `decide`: an event that cannot apply (a second
-    /// creation, anything before the creation) leaves the state unchanged.
-    static func evolve(_ state: State?, _ event: Event) -> State?
+    /// The state after `event`, made in place. Trusts that `event` came from `decide`: an event that cannot apply
+    /// (a second creation, anything before the creation) leaves the state unchanged.
+    static func evolve(_ state: inout State?, by event: Event)
 
     /// The commands `state` allows, in the order of the state table.
     static func allowedCommands(in state: State?) -> [CommandName]
@@ -32,9 +32,16 @@ public protocol StateMachine: SendableMetatype {
 }
 
 extension StateMachine {
+    /// The state after `event` (`evolve(_:by:)` on a copy).
+    public static func evolve(_ state: State?, _ event: Event) -> State? {
+        var next = state
+        Self.evolve(&next, by: event)
+        return next
+    }
+
     /// The state that `events`, in stream order, build from nothing.
     public static func replay(_ events: [Event]) -> State? {
-        events.reduce(nil, Self.evolve)
+        events.reduce(into: nil) { state, event in Self.evolve(&state, by: event) }
     }
 
     /// The first step of every decision: refuses a command that the current state does not allow, and otherwise

@@ -44,39 +44,45 @@ extension Appeal {
         }
     }
 
-    /// The state after `event`; see `StateMachine.evolve`.
-    public static func evolve(_ state: State?, _ event: Event) -> State? {
-        guard var state else {
-            guard case .lodged(let lodgement) = event else { return nil }
-            return State(lodgement: lodgement)
+    /// The state after `event`, in place; see `StateMachine.evolve`.
+    public static func evolve(_ state: inout State?, by event: Event) {
+        guard state != nil else {
+            if case .lodged(let lodgement) = event { state = State(lodgement: lodgement) }
+            return
         }
-        state.updatedAt = event.at
+        state?.apply(event)
+    }
+}
+
+extension Appeal.State {
+    /// `event` applied to an existing appeal.
+    fileprivate mutating func apply(_ event: Appeal.Event) {
+        self.updatedAt = event.at
         switch event {
-        case .lodged: return state
+        case .lodged: return
         case .acknowledged(let at):
-            state.status = .acknowledged
-            state.acknowledgedAt = at
-        case .noteAdded: state.noteCount += 1
+            self.status = .acknowledged
+            self.acknowledgedAt = at
+        case .noteAdded: self.noteCount += 1
         case .withdrawn(_, let at):
-            state.status = .withdrawn
-            state.withdrawnAt = at
+            self.status = .withdrawn
+            self.withdrawnAt = at
         case .assigned(let level, let reviewer, let at):
-            state.status = .assigned
-            state.reviewLevel = level
-            state.reviewer = reviewer
-            state.assignedAt = at
+            self.status = .assigned
+            self.reviewLevel = level
+            self.reviewer = reviewer
+            self.assignedAt = at
         case .decided(let decision, _, let at):
-            state.status = .decided
-            state.decision = decision
-            state.decidedAt = at
+            self.status = .decided
+            self.decision = decision
+            self.decidedAt = at
         case .appellantNotified(let method, let at):
-            state.status = .appellantNotified
-            state.notificationMethod = method
-            state.notifiedAt = at
+            self.status = .appellantNotified
+            self.notificationMethod = method
+            self.notifiedAt = at
         case .closed(let at):
-            state.status = .closed
-            state.closedAt = at
+            self.status = .closed
+            self.closedAt = at
         }
-        return state
     }
 }

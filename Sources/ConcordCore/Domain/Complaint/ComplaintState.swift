@@ -72,63 +72,69 @@ extension Complaint {
         }
     }
 
-    /// The state after `event`; see `StateMachine.evolve`.
-    public static func evolve(_ state: State?, _ event: Event) -> State? {
-        guard var state else {
-            guard case .lodged(let lodgement) = event else { return nil }
-            return State(lodgement: lodgement)
+    /// The state after `event`, in place; see `StateMachine.evolve`.
+    public static func evolve(_ state: inout State?, by event: Event) {
+        guard state != nil else {
+            if case .lodged(let lodgement) = event { state = State(lodgement: lodgement) }
+            return
         }
+        state?.apply(event)
+    }
+}
+
+extension Complaint.State {
+    /// `event` applied to an existing complaint.
+    fileprivate mutating func apply(_ event: Complaint.Event) {
         // A message sent about the case changes nothing in it (nor the time it last changed).
-        if case .delivery = event { return state }
-        state.updatedAt = event.at
+        if case .delivery = event { return }
+        self.updatedAt = event.at
         switch event {
-        case .delivery: return state
-        case .lodged: return state
+        case .delivery: return
+        case .lodged: return
         case .acknowledged(let at):
-            state.status = .acknowledged
-            state.acknowledgedAt = at
+            self.status = .acknowledged
+            self.acknowledgedAt = at
         case .assigned(let programme, let officer, let at):
-            state.status = .assigned
-            state.programme = programme
-            state.officer = officer
-            state.assignedAt = at
+            self.status = .assigned
+            self.programme = programme
+            self.officer = officer
+            self.assignedAt = at
         case .transferred(_, let target, _, _):
-            state.programme = target
-            state.officer = nil
-            state.transferCount += 1
+            self.programme = target
+            self.officer = nil
+            self.transferCount += 1
         case .escalated(_, let target, let level, _, let at):
-            state.area = target
-            state.escalationLevel = level
-            state.lastEscalatedAt = at
+            self.area = target
+            self.escalationLevel = level
+            self.lastEscalatedAt = at
         case .escalatedForOverdue(_, let target, let level, let step, let dueAt, let at):
-            state.area = target
-            state.escalationLevel = level
-            state.lastEscalatedAt = at
-            state.overdueEscalation = OverdueEscalation(step: step, dueAt: dueAt)
-        case .noteAdded: state.noteCount += 1
-        case .findingRecorded: state.findingCount += 1
+            self.area = target
+            self.escalationLevel = level
+            self.lastEscalatedAt = at
+            self.overdueEscalation = OverdueEscalation(step: step, dueAt: dueAt)
+        case .noteAdded: self.noteCount += 1
+        case .findingRecorded: self.findingCount += 1
         case .resolved(let outcome, _, let at):
-            state.status = .resolved
-            state.redressOutcome = outcome
-            state.resolvedAt = at
+            self.status = .resolved
+            self.redressOutcome = outcome
+            self.resolvedAt = at
         case .complainantNotified(let method, let at):
-            state.status = .complainantNotified
-            state.notificationMethod = method
-            state.notifiedAt = at
+            self.status = .complainantNotified
+            self.notificationMethod = method
+            self.notifiedAt = at
         case .closed(let satisfaction, let at):
-            state.status = .closed
-            state.satisfaction = satisfaction
-            state.closedAt = at
-        case .reopened(_, let opensAppeal, let at): state.reopen(opensAppeal: opensAppeal, at: at)
+            self.status = .closed
+            self.satisfaction = satisfaction
+            self.closedAt = at
+        case .reopened(_, let opensAppeal, let at): self.reopen(opensAppeal: opensAppeal, at: at)
         case .withdrawn(_, let at):
-            state.status = .withdrawn
-            state.withdrawnAt = at
+            self.status = .withdrawn
+            self.withdrawnAt = at
         case .rejectedOutOfScope(let target, _, let at):
-            state.status = .rejectedOutOfScope
-            state.redirectTo = target
-            state.rejectedAt = at
+            self.status = .rejectedOutOfScope
+            self.redirectTo = target
+            self.rejectedAt = at
         }
-        return state
     }
 }
 

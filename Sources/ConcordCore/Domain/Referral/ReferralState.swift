@@ -47,33 +47,39 @@ extension Referral {
         }
     }
 
-    /// The state after `event`; see `StateMachine.evolve`.
-    public static func evolve(_ state: State?, _ event: Event) -> State? {
-        guard var state else {
-            guard case .created(let request) = event else { return nil }
-            return State(request: request)
+    /// The state after `event`, in place; see `StateMachine.evolve`.
+    public static func evolve(_ state: inout State?, by event: Event) {
+        guard state != nil else {
+            if case .created(let request) = event { state = State(request: request) }
+            return
         }
+        state?.apply(event)
+    }
+}
+
+extension Referral.State {
+    /// `event` applied to an existing referral.
+    fileprivate mutating func apply(_ event: Referral.Event) {
         // A message sent about the case changes nothing in it (nor the time it last changed).
-        if case .delivery = event { return state }
-        state.updatedAt = event.at
+        if case .delivery = event { return }
+        self.updatedAt = event.at
         switch event {
-        case .delivery: return state
-        case .created: return state
-        case .acknowledged(let at): (state.status, state.acknowledgedAt) = (.acknowledged, at)
-        case .accepted(let at): (state.status, state.acceptedAt) = (.accepted, at)
+        case .delivery: return
+        case .created: return
+        case .acknowledged(let at): (self.status, self.acknowledgedAt) = (.acknowledged, at)
+        case .accepted(let at): (self.status, self.acceptedAt) = (.accepted, at)
         case .declined(let reason, _, let at):
-            (state.status, state.declineReason, state.declinedAt) = (.declined, reason, at)
+            (self.status, self.declineReason, self.declinedAt) = (.declined, reason, at)
         case .redirected(let newID, let newReceiver, let at):
-            (state.status, state.redirectedAt) = (.redirected, at)
-            (state.redirectedTo, state.redirectedToReceiver) = (newID, newReceiver)
-        case .serviceStarted(let at): (state.status, state.serviceStartedAt) = (.inService, at)
+            (self.status, self.redirectedAt) = (.redirected, at)
+            (self.redirectedTo, self.redirectedToReceiver) = (newID, newReceiver)
+        case .serviceStarted(let at): (self.status, self.serviceStartedAt) = (.inService, at)
         case .completed(let outcome, let at):
-            (state.status, state.serviceOutcome, state.completedAt) = (.completed, outcome, at)
+            (self.status, self.serviceOutcome, self.completedAt) = (.completed, outcome, at)
         case .feedbackPosted(let feedback, let at):
-            (state.status, state.feedback, state.feedbackPostedAt) = (.feedbackPosted, feedback, at)
-        case .feedbackAcknowledged(let at): (state.status, state.loopClosedAt) = (.loopClosed, at)
-        case .cancelled(_, let at): (state.status, state.cancelledAt) = (.cancelled, at)
+            (self.status, self.feedback, self.feedbackPostedAt) = (.feedbackPosted, feedback, at)
+        case .feedbackAcknowledged(let at): (self.status, self.loopClosedAt) = (.loopClosed, at)
+        case .cancelled(_, let at): (self.status, self.cancelledAt) = (.cancelled, at)
         }
-        return state
     }
 }
