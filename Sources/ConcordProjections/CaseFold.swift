@@ -1,13 +1,6 @@
 import ConcordCore
 import Logging
 
-/// The state of one case, whatever its kind.
-enum CaseState: Sendable {
-    case complaint(Complaint.State)
-    case appeal(Appeal.State)
-    case referral(Referral.State)
-}
-
 /// What one batch of events changes in the `cases` projection: the new rows, and whether the area tree changed.
 struct FoldOutput: Sendable {
     var rows: [StreamName: (summary: CaseSummary, version: Int64, position: Int64)] = [:]
@@ -27,7 +20,11 @@ struct FoldOutput: Sendable {
 /// computes exactly what the live run did) and a cache of case states, so that an event costs one `evolve`.
 struct CaseFold: Sendable {
     private(set) var catalog = ReferenceCatalog()
-    private var states: [StreamName: CaseState] = [:]
+    // Each kind's states apart, so that an event steps its case's state in place, not copying a large state out of
+    // the cache and back.
+    private var complaints: [StreamName: Complaint.State] = [:]
+    private var appeals: [StreamName: Appeal.State] = [:]
+    private var referrals: [StreamName: Referral.State] = [:]
     /// Past this many cached states the cache starts again; a miss costs one read of the stream.
     var cacheLimit = 1_000_000
 
@@ -42,7 +39,11 @@ struct CaseFold: Sendable {
         _ events: [RecordedEvent], after position: Int64, load: LoadStream, logger: Logger
     ) async throws -> FoldOutput {
         var output = FoldOutput(lastPosition: position)
-        if self.states.count > self.cacheLimit { self.states.removeAll(keepingCapacity: true) }
+        if self.complaints.count + self.appeals.count + self.referrals.count > self.cacheLimit {
+            self.complaints.removeAll(keepingCapacity: true)
+            self.appeals.removeAll(keepingCapacity: true)
+            self.referrals.removeAll(keepingCapacity: true)
+        }
         for event in events {
             output.lastPosition = event.position
             switch event.stream.type {
@@ -76,33 +77,37 @@ struct CaseFold: Sendable {
     }
 
     private mutating func applyCase(_ event: RecordedEvent, load: LoadStream) async throws -> CaseSummary? {
-        if self.states[event.stream] == nil, event.streamVersion > 1 {
+        if !self.holds(event.stream), event.streamVersion > 1 {
             for earlier in try await load(event.stream, event.streamVersion) { _ = try self.evolve(earlier) }
         }
         return try self.evolve(event)
+    }
+
+    private func holds(_ stream: StreamName) -> Bool {
+        switch stream.type {
+        case Complaint.streamType: self.complaints[stream] != nil
+        case Appeal.streamType: self.appeals[stream] != nil
+        default: self.referrals[stream] != nil
+        }
     }
 
     /// Folds one event into its case's state and returns the case's new summary (nil for an event that cannot
     /// start a stream, which `decide` never produces).
     @discardableResult
     private mutating func evolve(_ event: RecordedEvent) throws -> CaseSummary? {
-        switch (event.stream.type, self.states[event.stream]) {
-        case (Complaint.streamType, .complaint(let state)?):
-            try self.step(Complaint.self, event, state, CaseState.complaint)
-        case (Complaint.streamType, _): try self.step(Complaint.self, event, nil, CaseState.complaint)
-        case (Appeal.streamType, .appeal(let state)?): try self.step(Appeal.self, event, state, CaseState.appeal)
-        case (Appeal.streamType, _): try self.step(Appeal.self, event, nil, CaseState.appeal)
-        case (_, .referral(let state)?): try self.step(Referral.self, event, state, CaseState.referral)
-        default: try self.step(Referral.self, event, nil, CaseState.referral)
+        switch event.stream.type {
+        case Complaint.streamType: try Self.step(Complaint.self, event, &self.complaints[event.stream], self.catalog)
+        case Appeal.streamType: try Self.step(Appeal.self, event, &self.appeals[event.stream], self.catalog)
+        default: try Self.step(Referral.self, event, &self.referrals[event.stream], self.catalog)
         }
     }
 
-    private mutating func step<M: Summarized>(
-        _ machine: M.Type, _ event: RecordedEvent, _ state: M.State?, _ wrap: (M.State) -> CaseState
+    private static func step<M: Summarized>(
+        _: M.Type, _ event: RecordedEvent, _ state: inout M.State?, _ catalog: ReferenceCatalog
     ) throws -> CaseSummary? {
-        guard let next = M.evolve(state, try M.Event.decode(event)) else { return nil }
-        self.states[event.stream] = wrap(next)
-        return M.summary(next, id: event.stream.id, catalog: self.catalog)
+        M.evolve(&state, by: try M.Event.decode(event))
+        guard let state else { return nil }
+        return M.summary(state, id: event.stream.id, catalog: catalog)
     }
 
     /// Every area with itself and each area above it: the rows of `area_ancestors`.
