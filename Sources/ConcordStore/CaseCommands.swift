@@ -386,7 +386,7 @@ extension CaseRepository.Loaded {
                     schemaVersion: data.schemaVersion, payload: data.payload, metadata: metadata,
                     recordedAt: recordedAt, hash: []))
             next.domainEvents.append(event)
-            next.state = Machine.evolve(next.state, event)
+            Machine.evolve(&next.state, by: event)
         }
         next.version = result.lastVersion
         return next

@@ -82,7 +82,7 @@ extension Referral: CommandProduced {
 /// checks. Keeps each stream's state, so it must see a stream from its first event.
 public struct StreamAudit: Sendable {
     // Each kind's states apart, so that a state is folded in place in its dictionary's slot (states are large:
-    // copying one out and back was a fifth of the in-order work).
+    // copying one out and back was about an eighth of the in-order work).
     private var complaints: [StreamKey: Complaint.State] = [:]
     private var appeals: [StreamKey: Appeal.State] = [:]
     private var referrals: [StreamKey: Referral.State] = [:]
